@@ -1,0 +1,383 @@
+//! Settings from the environment (and an optional `.env`), validated once at start.
+//! Every value has a default that lets `make run` work on a fresh machine.
+
+use std::{fmt, net::IpAddr, path::PathBuf, str::FromStr, time::Duration};
+
+/// A production `SECRET_KEY` shorter than this is refused: HS256 wants at least 256 bits.
+const MIN_SECRET_KEY_LEN: usize = 32;
+const DEVELOPMENT_SECRET_KEY: &str = "development-only-secret-key-change-me";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Staging => "staging",
+            Self::Production => "production",
+        }
+    }
+}
+
+impl FromStr for Environment {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "development" => Ok(Self::Development),
+            "staging" => Ok(Self::Staging),
+            "production" => Ok(Self::Production),
+            _ => Err("expected development, staging or production".into()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "pretty" => Ok(Self::Pretty),
+            _ => Err("expected json or pretty".into()),
+        }
+    }
+}
+
+/// How the pool and the retry layer treat the database; tuned for a serverless PostgreSQL
+/// that suspends when idle and takes seconds to wake.
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    /// Bounds one attempt to get a connection, including opening a new one to a waking server.
+    pub acquire_timeout: Duration,
+    /// Below Neon's 5-minute suspend, so the pool never holds connections the proxy has dropped.
+    pub idle_timeout: Duration,
+    pub max_lifetime: Duration,
+    /// A pooled connection idle longer than this is pinged before it is handed out.
+    pub ping_if_idle_for: Duration,
+    /// How long transient failures are retried before a request gets a 503.
+    pub retry_budget: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub environment: Environment,
+    pub project_name: String,
+    pub version: String,
+    pub host: IpAddr,
+    pub port: u16,
+    pub secret_key: String,
+    pub database: DatabaseSettings,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub log_dir: Option<PathBuf>,
+    pub sentry_dsn: Option<sentry::types::Dsn>,
+    pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub max_body_bytes: usize,
+}
+
+/// A setting that cannot be used; its message is one line naming the variable.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid configuration: {}: {}",
+            self.variable, self.reason
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Settings {
+    /// Reads the process environment, after loading `.env` from the working directory if
+    /// there is one (variables already set win over the file).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            return Err(ConfigError {
+                variable: ".env",
+                reason: err.to_string(),
+            });
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any source of variables; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(&lookup);
+        let environment: Environment = vars.parse("ENVIRONMENT", Environment::Development)?;
+        let secret_key = match vars.get("SECRET_KEY") {
+            Some(key)
+                if environment == Environment::Production && key.len() < MIN_SECRET_KEY_LEN =>
+            {
+                return Err(ConfigError {
+                    variable: "SECRET_KEY",
+                    reason: format!(
+                        "must be at least {MIN_SECRET_KEY_LEN} characters in production"
+                    ),
+                });
+            }
+            Some(key) => key,
+            None if environment == Environment::Development => DEVELOPMENT_SECRET_KEY.to_owned(),
+            None => {
+                return Err(ConfigError {
+                    variable: "SECRET_KEY",
+                    reason: format!("is required in {}", environment.as_str()),
+                });
+            }
+        };
+        let default_format = match environment {
+            Environment::Development => LogFormat::Pretty,
+            _ => LogFormat::Json,
+        };
+        Ok(Self {
+            environment,
+            project_name: vars
+                .get("PROJECT_NAME")
+                .unwrap_or_else(|| "Flatmates App API".into()),
+            version: vars
+                .get("VERSION")
+                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").into()),
+            host: vars.parse("HOST", IpAddr::from([0, 0, 0, 0]))?,
+            port: vars.parse("PORT", 8000)?,
+            secret_key,
+            database: DatabaseSettings {
+                url: vars
+                    .get("DATABASE_URL")
+                    .unwrap_or_else(|| "sqlite://flatmates.db?mode=rwc".into()),
+                max_connections: vars.parse_positive("DB_MAX_CONNECTIONS", 10)?,
+                acquire_timeout: vars.seconds("DB_ACQUIRE_TIMEOUT_SECONDS", 10)?,
+                idle_timeout: vars.seconds("DB_IDLE_TIMEOUT_SECONDS", 240)?,
+                max_lifetime: vars.seconds("DB_MAX_LIFETIME_SECONDS", 1800)?,
+                ping_if_idle_for: vars.seconds("DB_PING_IF_IDLE_SECONDS", 30)?,
+                retry_budget: vars.seconds("DB_RETRY_BUDGET_SECONDS", 12)?,
+            },
+            log_level: vars.log_filter("LOG_LEVEL", "info")?,
+            log_format: vars.parse("LOG_FORMAT", default_format)?,
+            log_dir: vars.get("LOG_DIR").map(PathBuf::from),
+            sentry_dsn: vars.optional("SENTRY_DSN")?,
+            request_timeout: vars.seconds("REQUEST_TIMEOUT_SECONDS", 30)?,
+            shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SECONDS", 20)?,
+            max_body_bytes: vars.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
+        })
+    }
+}
+
+struct Vars<'a, F>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    fn parse<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|err: T::Err| ConfigError {
+                variable: name,
+                reason: format!("{err} (got {raw:?})"),
+            }),
+        }
+    }
+
+    fn optional<T>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        self.get(name)
+            .map(|raw| {
+                raw.trim().parse().map_err(|err: T::Err| ConfigError {
+                    variable: name,
+                    reason: format!("{err} (got {raw:?})"),
+                })
+            })
+            .transpose()
+    }
+
+    /// A tracing filter directive such as `info` or `flatmates=debug,sqlx=warn`.
+    fn log_filter(&self, name: &'static str, default: &str) -> Result<String, ConfigError> {
+        let directive = self.get(name).unwrap_or_else(|| default.to_owned());
+        tracing_subscriber::EnvFilter::try_new(&directive).map_err(|err| ConfigError {
+            variable: name,
+            reason: format!("{err} (got {directive:?})"),
+        })?;
+        Ok(directive)
+    }
+
+    fn parse_positive<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + Default,
+        T::Err: fmt::Display,
+    {
+        let value = self.parse(name, default)?;
+        if value <= T::default() {
+            return Err(ConfigError {
+                variable: name,
+                reason: "must be greater than zero".into(),
+            });
+        }
+        Ok(value)
+    }
+
+    fn seconds(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let seconds: f64 = self.parse(name, default as f64)?;
+        if !seconds.is_finite() || seconds <= 0.0 {
+            return Err(ConfigError {
+                variable: name,
+                reason: "must be a positive number of seconds".into(),
+            });
+        }
+        Ok(Duration::from_secs_f64(seconds))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_port_8000_in_development() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.environment, Environment::Development);
+        assert_eq!(s.host, IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(s.port, 8000);
+        assert!(s.database.url.starts_with("sqlite://"));
+        assert_eq!(s.request_timeout, Duration::from_secs(30));
+        assert_eq!(s.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn invalid_port_names_the_variable() {
+        let err = settings(&[("PORT", "eighty")]).unwrap_err();
+        assert_eq!(err.variable, "PORT");
+        assert!(err.to_string().starts_with("invalid configuration: PORT:"));
+        assert!(!err.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn invalid_environment_names_the_variable() {
+        assert_eq!(
+            settings(&[("ENVIRONMENT", "prod")]).unwrap_err().variable,
+            "ENVIRONMENT"
+        );
+    }
+
+    #[test]
+    fn zero_or_negative_durations_are_refused() {
+        assert_eq!(
+            settings(&[("REQUEST_TIMEOUT_SECONDS", "0")])
+                .unwrap_err()
+                .variable,
+            "REQUEST_TIMEOUT_SECONDS"
+        );
+        assert_eq!(
+            settings(&[("DB_RETRY_BUDGET_SECONDS", "-1")])
+                .unwrap_err()
+                .variable,
+            "DB_RETRY_BUDGET_SECONDS"
+        );
+        assert_eq!(
+            settings(&[("DB_MAX_CONNECTIONS", "0")])
+                .unwrap_err()
+                .variable,
+            "DB_MAX_CONNECTIONS"
+        );
+    }
+
+    #[test]
+    fn fractional_seconds_are_accepted() {
+        let s = settings(&[("DB_RETRY_BUDGET_SECONDS", "1.5")]).unwrap();
+        assert_eq!(s.database.retry_budget, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn production_without_secret_key_refuses_to_start() {
+        let err = settings(&[("ENVIRONMENT", "production")]).unwrap_err();
+        assert_eq!(err.variable, "SECRET_KEY");
+    }
+
+    #[test]
+    fn production_with_short_secret_key_refuses_to_start() {
+        let err = settings(&[("ENVIRONMENT", "production"), ("SECRET_KEY", "short")]).unwrap_err();
+        assert_eq!(err.variable, "SECRET_KEY");
+    }
+
+    #[test]
+    fn staging_without_secret_key_refuses_to_start() {
+        assert_eq!(
+            settings(&[("ENVIRONMENT", "staging")])
+                .unwrap_err()
+                .variable,
+            "SECRET_KEY"
+        );
+    }
+
+    #[test]
+    fn production_with_long_secret_key_logs_json() {
+        let key = "k".repeat(MIN_SECRET_KEY_LEN);
+        let s = settings(&[("ENVIRONMENT", "PRODUCTION"), ("SECRET_KEY", &key)]).unwrap();
+        assert_eq!(s.environment, Environment::Production);
+        assert_eq!(s.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn malformed_sentry_dsn_names_the_variable() {
+        assert_eq!(
+            settings(&[("SENTRY_DSN", "not a dsn")])
+                .unwrap_err()
+                .variable,
+            "SENTRY_DSN"
+        );
+    }
+
+    #[test]
+    fn malformed_log_level_names_the_variable() {
+        assert_eq!(
+            settings(&[("LOG_LEVEL", "info,[")]).unwrap_err().variable,
+            "LOG_LEVEL"
+        );
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let s = settings(&[("PORT", ""), ("SENTRY_DSN", " ")]).unwrap();
+        assert_eq!(s.port, 8000);
+        assert!(s.sentry_dsn.is_none());
+    }
+}

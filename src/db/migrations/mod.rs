@@ -1,0 +1,14 @@
+//! The service's schema migrations. A database the old backend's Alembic migrations built
+//! (it has `alembic_version`) is adopted: its ten tables are recognised and left untouched.
+
+mod m20251101_000001_initial_schema;
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20251101_000001_initial_schema::Migration)]
+    }
+}

@@ -1,0 +1,92 @@
+//! The database layer: a lazy pool tuned for a serverless PostgreSQL (or a SQLite file),
+//! with every way in going through the one retry policy.
+
+pub mod migrations;
+pub mod retry;
+
+use std::future::Future;
+
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::config::DatabaseSettings;
+use migrations::Migrator;
+use retry::{RetryPolicy, is_transient};
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    retry: RetryPolicy,
+}
+
+impl Db {
+    /// Builds the pool without connecting: the server binds at once, even while the
+    /// database is still waking, and connections are opened on first use.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(settings.url.clone());
+        options
+            .connect_lazy(true)
+            .max_connections(settings.max_connections)
+            .min_connections(0)
+            .acquire_timeout(settings.acquire_timeout)
+            .idle_timeout(settings.idle_timeout)
+            .max_lifetime(settings.max_lifetime)
+            .test_before_acquire_if_idle_for(settings.ping_if_idle_for)
+            .sqlx_logging(false);
+        Ok(Self {
+            conn: Database::connect(options).await?,
+            retry: RetryPolicy::new(settings.retry_budget),
+        })
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Runs a read, retrying it on transient errors within the retry budget: reading twice
+    /// changes nothing.
+    pub async fn read<T, F, Fut>(&self, op: F) -> Result<T, DbErr>
+    where
+        F: Fn(DatabaseConnection) -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        self.retry
+            .run("read", is_transient, || op(self.conn.clone()))
+            .await
+    }
+
+    /// Opens the transaction a write runs in. Only getting a connection and `BEGIN` are
+    /// retried, since nothing has reached the server yet; the statements and the `COMMIT`
+    /// run once, so a write whose acknowledgement was lost is never replayed blindly.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.retry
+            .run("begin", is_transient, || self.conn.begin())
+            .await
+    }
+
+    /// One attempt at a round trip, for probes that must answer quickly.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    /// Applies pending migrations, retrying while the database is unreachable.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        self.retry
+            .run("migrate", is_transient, || Migrator::up(&self.conn, None))
+            .await
+    }
+
+    /// How many transient failures have been retried since start.
+    pub fn retries(&self) -> u64 {
+        self.retry.retries()
+    }
+
+    /// Closes every pooled connection; in-flight work finishes first.
+    pub async fn close(&self) {
+        if let Err(err) = self.conn.close_by_ref().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Turns every `poem::Error` (parse and validation failures, router 404/405, anything a
+//! layer or extractor raised) into an `ApiError` response. Errors a handler returned as
+//! `ApiError` are already responses and pass through unchanged.
+
+use poem::{
+    Endpoint, IntoResponse, Request, Response,
+    error::{MethodNotAllowedError, NotFoundError},
+    http::StatusCode,
+};
+use poem_openapi::error::{
+    ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError,
+    ParseRequestPayloadError,
+};
+
+use crate::error::{ApiError, ValidationDetail};
+
+pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    Ok(match next.call(req).await {
+        Ok(response) => response.into_response(),
+        Err(err) if err.is_from_response() => err.into_response(),
+        Err(err) => convert(err).into_response(),
+    })
+}
+
+fn detail(loc: &[&str], msg: &str, kind: &str) -> ValidationDetail {
+    ValidationDetail {
+        loc: loc.iter().map(|part| (*part).to_owned()).collect(),
+        msg: msg.to_owned(),
+        kind: kind.to_owned(),
+    }
+}
+
+pub fn convert(err: poem::Error) -> ApiError {
+    if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
+        return ApiError::validation(vec![detail(&["body"], &e.reason, "value_error")]);
+    }
+    if let Some(e) = err.downcast_ref::<ParseMultipartError>() {
+        return ApiError::validation(vec![detail(&["body"], &e.reason, "value_error")]);
+    }
+    if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        return ApiError::validation(vec![detail(&["query", e.name], &e.reason, "value_error")]);
+    }
+    if let Some(e) = err.downcast_ref::<ParsePathError>() {
+        return ApiError::validation(vec![detail(&["path", e.name], &e.reason, "value_error")]);
+    }
+    if err.is::<ContentTypeError>() {
+        return ApiError::unsupported_media_type(err.to_string());
+    }
+    if err.is::<NotFoundError>() {
+        return ApiError::not_found("Not Found");
+    }
+    if err.is::<MethodNotAllowedError>() {
+        return ApiError::method_not_allowed();
+    }
+    match err.status() {
+        StatusCode::UNAUTHORIZED => ApiError::unauthorized(err.to_string(), Some("Bearer")),
+        StatusCode::FORBIDDEN => ApiError::forbidden(err.to_string()),
+        StatusCode::NOT_FOUND => ApiError::not_found(err.to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::method_not_allowed(),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            ApiError::validation(vec![detail(&["request"], &err.to_string(), "value_error")])
+        }
+        status if status.is_client_error() => ApiError::bad_request(err.to_string()),
+        _ => ApiError::internal(&err),
+    }
+}

@@ -1,0 +1,27 @@
+//! The layers every request passes through, outermost first:
+//! request id and access log, panic catcher, Sentry hub, deadline, body limit, and the
+//! converter that turns every framework error into the one JSON error shape.
+
+pub mod body_limit;
+pub mod deadline;
+pub mod error_converter;
+pub mod panic;
+pub mod request_id;
+pub mod sentry_hub;
+
+use poem::{Endpoint, EndpointExt, middleware::CatchPanic};
+
+use crate::config::Settings;
+
+/// Wraps `routes` in the service's middleware stack.
+pub fn stack<E: Endpoint + 'static>(routes: E, settings: &Settings) -> impl Endpoint + use<E> {
+    let deadline = settings.request_timeout;
+    let body_limit = settings.max_body_bytes;
+    routes
+        .around(error_converter::layer)
+        .around(move |next, req| body_limit::layer(next, req, body_limit))
+        .around(move |next, req| deadline::layer(next, req, deadline))
+        .around(sentry_hub::layer)
+        .with(CatchPanic::new().with_handler(panic::response))
+        .around(request_id::layer)
+}

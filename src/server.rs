@@ -1,0 +1,95 @@
+//! Running the service: bind at once, migrate in the background until the database
+//! answers, serve until SIGTERM or SIGINT, then drain in-flight requests and close the pool.
+
+use std::{io, net::SocketAddr, time::Duration};
+
+use poem::{
+    Server,
+    listener::{Acceptor, Listener, TcpListener},
+};
+
+use crate::{build_app, config::Settings, db::Db, db::retry::is_transient, state::AppState};
+
+/// Pause between migration attempts while the database stays unreachable.
+const MIGRATION_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("server: {0}")]
+    Io(#[from] io::Error),
+}
+
+pub async fn serve(settings: Settings) -> Result<(), ServeError> {
+    let addr = SocketAddr::new(settings.host, settings.port);
+    let acceptor = TcpListener::bind(addr)
+        .into_acceptor()
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let grace = settings.shutdown_grace;
+    let db = Db::connect(&settings.database).await?;
+    let state = AppState::new(settings, db.clone());
+    for local in acceptor.local_addr() {
+        tracing::info!(addr = %local, "listening");
+    }
+
+    let mut migrations = tokio::spawn(migrate_until_done(state.clone()));
+    let server = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+        build_app(state),
+        shutdown_signal(),
+        Some(grace),
+    );
+    tokio::pin!(server);
+    let result = tokio::select! {
+        served = &mut server => served.map_err(ServeError::from),
+        Ok(Err(err)) = &mut migrations => Err(err.into()),
+    };
+    migrations.abort();
+    db.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+/// Applies migrations, waiting out an unreachable database for as long as it takes; a
+/// permanent failure (a broken schema, bad credentials) stops the service.
+async fn migrate_until_done(state: AppState) -> Result<(), sea_orm::DbErr> {
+    loop {
+        match state.db.migrate().await {
+            Ok(()) => {
+                state.mark_migrated();
+                tracing::info!("migrations done");
+                return Ok(());
+            }
+            Err(err) if is_transient(&err) => {
+                tracing::warn!(error = %err, "database unreachable, migrations pending");
+                tokio::time::sleep(MIGRATION_RETRY_PAUSE).await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "migrations failed");
+                return Err(err);
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received, draining in-flight requests");
+}
