@@ -10,13 +10,20 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, Response, Route};
 
 use crate::state::AppState;
 
+/// Selects *ring* as the TLS crypto provider for every rustls client in the process (the
+/// Sentry transport, PostgreSQL over TLS); call once at start, before any client is built.
+pub fn install_tls_provider() {
+    // An error means a provider is already installed, which is all this asks for.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The whole application: routes, documentation and the middleware stack. The one place
 /// the app is built, used by the binary and by the tests.
-pub fn build_app(state: AppState) -> impl Endpoint + 'static {
+pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> + 'static {
     let api = api::service();
     let routes = Route::new()
         .at("/openapi.json", api.spec_endpoint())

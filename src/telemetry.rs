@@ -18,13 +18,17 @@ pub struct Telemetry {
     _sentry: Option<sentry::ClientInitGuard>,
 }
 
-/// Sentry's options for these settings; `None` when no DSN is configured.
+/// Sentry's options for these settings, with the SDK's defaults (HTTP transport, panic
+/// and context integrations) already applied; `None` when no DSN is configured.
 pub fn sentry_options(settings: &Settings) -> Option<sentry::ClientOptions> {
     settings.sentry_dsn.clone().map(|dsn| {
         let mut options = sentry::ClientOptions::default();
         options.dsn = Some(dsn);
         options.release = Some(Cow::Owned(settings.version.clone()));
         options.environment = Some(Cow::Borrowed(settings.environment.as_str()));
+        let mut options = sentry::apply_defaults(options);
+        // Applied once here; `sentry::init` must not add the integrations a second time.
+        options.default_integrations = false;
         options
     })
 }

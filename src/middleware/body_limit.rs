@@ -23,10 +23,10 @@ pub async fn layer<E: Endpoint>(next: E, mut req: Request, limit: usize) -> poem
                 return Ok(ApiError::payload_too_large(limit).into_response());
             }
             Err(err) => {
-                return Ok(
-                    ApiError::bad_request(format!("Could not read the request body: {err}"))
-                        .into_response(),
-                );
+                return Ok(ApiError::bad_request(format!(
+                    "Could not read the request body: {err}"
+                ))
+                .into_response());
             }
         },
     }

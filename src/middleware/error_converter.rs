@@ -38,7 +38,17 @@ pub fn convert(err: poem::Error) -> ApiError {
         return ApiError::validation(vec![detail(&["body"], &e.reason, "value_error")]);
     }
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
-        return ApiError::validation(vec![detail(&["query", e.name], &e.reason, "value_error")]);
+        // poem-openapi names path parameters `param0`, `param1`, ... when extracting them.
+        let is_path = e
+            .name
+            .strip_prefix("param")
+            .is_some_and(|n| n.parse::<u32>().is_ok());
+        let loc: &[&str] = if is_path {
+            &["path"]
+        } else {
+            &["query", e.name]
+        };
+        return ApiError::validation(vec![detail(loc, &e.reason, "value_error")]);
     }
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
         return ApiError::validation(vec![detail(&["path", e.name], &e.reason, "value_error")]);

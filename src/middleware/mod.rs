@@ -9,15 +9,20 @@ pub mod panic;
 pub mod request_id;
 pub mod sentry_hub;
 
-use poem::{Endpoint, EndpointExt, middleware::CatchPanic};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, middleware::CatchPanic};
 
 use crate::config::Settings;
 
 /// Wraps `routes` in the service's middleware stack.
-pub fn stack<E: Endpoint + 'static>(routes: E, settings: &Settings) -> impl Endpoint + use<E> {
+pub fn stack<E>(routes: E, settings: &Settings) -> impl Endpoint<Output = Response> + use<E>
+where
+    E: IntoEndpoint,
+    E::Endpoint: 'static,
+{
     let deadline = settings.request_timeout;
     let body_limit = settings.max_body_bytes;
     routes
+        .into_endpoint()
         .around(error_converter::layer)
         .around(move |next, req| body_limit::layer(next, req, body_limit))
         .around(move |next, req| deadline::layer(next, req, deadline))

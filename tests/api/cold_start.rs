@@ -1,0 +1,249 @@
+//! What a serverless PostgreSQL does to its clients, staged through the fault proxy: a
+//! waking compute, refused connections, terminated backends, and an outage longer than
+//! the retry budget. PostgreSQL only.
+
+use std::time::{Duration, Instant};
+
+use flatmates::{error::ApiError, state::AppState};
+use poem::{Endpoint, IntoResponse, Request, Response, http::StatusCode};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde_json::Value;
+
+use crate::{
+    harness::{TestApp, TestDb, on_postgres, postgres_url},
+    proxy::FaultProxy,
+};
+
+const WAKE: Duration = Duration::from_secs(6);
+
+async fn app_behind_proxy(vars: &[(&str, &str)]) -> Option<(TestApp, FaultProxy)> {
+    if !on_postgres() {
+        eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL unset)");
+        return None;
+    }
+    let db = TestDb::new().await;
+    let proxy = FaultProxy::for_postgres(&db.url).await;
+    let url = db.url_through(proxy.addr());
+    let app = TestApp::on_url(db, &url, vars).await;
+    app.client
+        .get("/health/deep")
+        .send()
+        .await
+        .assert_status_is_ok();
+    Some((app, proxy))
+}
+
+async fn deep_health_after(app: &TestApp) -> (StatusCode, Duration) {
+    let started = Instant::now();
+    let response = app.client.get("/health/deep").send().await;
+    (response.0.status(), started.elapsed())
+}
+
+async fn insert_and_commit(state: &AppState, id: uuid::Uuid) -> Result<(), sea_orm::DbErr> {
+    let txn = state.db.begin().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO users (id, email, full_name, google_id) VALUES ($1, $2, 'W', $2)",
+        [id.into(), format!("{id}@example.com").into()],
+    ))
+    .await?;
+    txn.commit().await
+}
+
+async fn users_with_id(app: &TestApp, id: uuid::Uuid) -> usize {
+    app.db
+        .strings(&format!("SELECT id::text FROM users WHERE id = '{id}'"))
+        .await
+        .len()
+}
+
+#[tokio::test]
+async fn request_while_the_database_wakes_waits_and_succeeds() {
+    let Some((app, proxy)) = app_behind_proxy(&[]).await else {
+        return;
+    };
+    proxy.cut_all();
+    proxy.hold_new_connections(WAKE);
+    let (status, took) = deep_health_after(&app).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        took >= WAKE - Duration::from_millis(500),
+        "answered before the database woke: {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn request_while_connections_are_refused_waits_and_succeeds() {
+    let Some((app, proxy)) = app_behind_proxy(&[]).await else {
+        return;
+    };
+    proxy.cut_all();
+    proxy.refuse_for(WAKE);
+    let (status, took) = deep_health_after(&app).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        took >= WAKE - Duration::from_millis(500),
+        "answered while refused: {took:?}"
+    );
+    assert!(app.state.db.retries() > 0, "refusals were retried");
+}
+
+#[tokio::test]
+async fn write_begins_once_the_database_wakes_and_lands_once() {
+    let Some((app, proxy)) = app_behind_proxy(&[]).await else {
+        return;
+    };
+    proxy.cut_all();
+    proxy.refuse_for(Duration::from_secs(2));
+    let id = uuid::Uuid::new_v4();
+    insert_and_commit(&app.state, id)
+        .await
+        .expect("write after refusals");
+    assert_eq!(users_with_id(&app, id).await, 1);
+}
+
+#[tokio::test]
+async fn every_backend_terminated_next_requests_succeed() {
+    let Some((app, _proxy)) = app_behind_proxy(&[]).await else {
+        return;
+    };
+    insert_and_commit(&app.state, uuid::Uuid::new_v4())
+        .await
+        .expect("warm the pool");
+    let name = app
+        .db
+        .name()
+        .expect("a PostgreSQL test database")
+        .to_owned();
+    let admin = postgres_url().expect("TEST_DATABASE_URL");
+    let conn = sea_orm::Database::connect(&admin)
+        .await
+        .expect("admin connection");
+    let killed = conn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ),
+        ))
+        .await
+        .expect("terminate backends");
+    assert!(!killed.is_empty(), "the service held connections to kill");
+    conn.close().await.expect("close");
+
+    let (status, _) = deep_health_after(&app).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = uuid::Uuid::new_v4();
+    insert_and_commit(&app.state, id)
+        .await
+        .expect("write after termination");
+    assert_eq!(users_with_id(&app, id).await, 1);
+}
+
+#[tokio::test]
+async fn write_whose_commit_was_cut_is_not_replayed() {
+    let Some((app, proxy)) = app_behind_proxy(&[]).await else {
+        return;
+    };
+    let id = uuid::Uuid::new_v4();
+    let txn = app.state.db.begin().await.expect("begin");
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO users (id, email, full_name, google_id) VALUES ($1, $2, 'C', $2)",
+        [id.into(), format!("{id}@example.com").into()],
+    ))
+    .await
+    .expect("insert");
+    let retries_before = app.state.db.retries();
+    proxy.cut_all();
+    let err = txn
+        .commit()
+        .await
+        .expect_err("the connection was cut before COMMIT");
+    let response = ApiError::from(err).into_response();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        app.state.db.retries(),
+        retries_before,
+        "a commit is never retried"
+    );
+    assert_eq!(users_with_id(&app, id).await, 0);
+}
+
+/// An operation of the test's own that reads through the service's retried path and
+/// answers with `ApiError` on failure, as every domain operation does.
+struct ReadsUsers(AppState);
+
+impl Endpoint for ReadsUsers {
+    type Output = Response;
+
+    async fn call(&self, _req: Request) -> poem::Result<Response> {
+        let count = self
+            .0
+            .db
+            .read(|conn| async move {
+                conn.query_all_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT id FROM users",
+                ))
+                .await
+            })
+            .await
+            .map_err(ApiError::from)?
+            .len();
+        Ok(count.to_string().into_response())
+    }
+}
+
+#[tokio::test]
+async fn outage_longer_than_the_budget_is_503_json_within_the_deadline() {
+    let vars = [
+        ("DB_RETRY_BUDGET_SECONDS", "1"),
+        ("DB_ACQUIRE_TIMEOUT_SECONDS", "1"),
+    ];
+    let Some((app, proxy)) = app_behind_proxy(&vars).await else {
+        return;
+    };
+    let client = crate::harness::with_stack(ReadsUsers(app.state.clone()));
+    proxy.cut_all();
+    proxy.refuse_for(Duration::from_secs(60));
+
+    let response = client
+        .get("/")
+        .header("X-Request-ID", "outage-1")
+        .send()
+        .await;
+    response.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    response.assert_header("retry-after", "5");
+    response.assert_header("x-request-id", "outage-1");
+    let body: Value = response.0.into_body().into_json().await.expect("JSON");
+    assert_eq!(body["error"], "database_error");
+    assert_eq!(body["request_id"], "outage-1");
+    assert_eq!(body["retry_after"], 5);
+
+    let response = app.client.get("/health/deep").send().await;
+    response.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.0.into_body().into_json().await.expect("JSON");
+    assert_eq!(body["status"], "unhealthy");
+    assert_eq!(body["checks"]["database"], "unhealthy");
+    assert_eq!(body["checks"]["database_error"], "database unreachable");
+}
+
+#[tokio::test]
+async fn black_holed_connections_fail_within_the_budget_then_recover() {
+    let vars = [
+        ("DB_RETRY_BUDGET_SECONDS", "1"),
+        ("DB_ACQUIRE_TIMEOUT_SECONDS", "1"),
+    ];
+    let Some((app, proxy)) = app_behind_proxy(&vars).await else {
+        return;
+    };
+    proxy.cut_all();
+    proxy.black_hole();
+    let (status, _) = deep_health_after(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    proxy.forward();
+    let (status, _) = deep_health_after(&app).await;
+    assert_eq!(status, StatusCode::OK);
+}

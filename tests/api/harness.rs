@@ -1,0 +1,327 @@
+//! The one test harness: a fresh database per test (a SQLite file, or a PostgreSQL database
+//! when `TEST_DATABASE_URL` is set), the app built by `build_app`, and the real binary on a
+//! real port for what only a process can show.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use flatmates::{build_app, config::Settings, db::Db, state::AppState};
+use poem::{EndpointExt, IntoEndpoint, Response, endpoint::BoxEndpoint, test::TestClient};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::mpsc,
+};
+
+/// PostgreSQL when `TEST_DATABASE_URL` is set (CI sets it), SQLite otherwise.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+pub fn on_postgres() -> bool {
+    postgres_url().is_some()
+}
+
+/// A database of the test's own, removed when the test ends.
+pub struct TestDb {
+    pub url: String,
+    postgres_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        match postgres_url() {
+            Some(admin) => {
+                let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+                admin_exec(&admin, &format!("CREATE DATABASE {name}")).await;
+                let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    postgres_name: Some(name),
+                    _dir: None,
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let path = dir.path().join("test.db");
+                Self {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    postgres_name: None,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    /// The same database reached through `addr` (the fault proxy) instead of directly.
+    pub fn url_through(&self, addr: SocketAddr) -> String {
+        let mut url = url::Url::parse(&self.url).expect("database URL");
+        url.set_host(Some(&addr.ip().to_string())).expect("host");
+        url.set_port(Some(addr.port())).expect("port");
+        url.to_string()
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.postgres_name.as_deref()
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        if self.postgres_name.is_some() {
+            DbBackend::Postgres
+        } else {
+            DbBackend::Sqlite
+        }
+    }
+
+    /// Runs `sql` directly, outside the service, for setting up and checking rows.
+    pub async fn exec(&self, sql: &str) {
+        let conn = Database::connect(&self.url).await.expect("connect");
+        conn.execute_unprepared(sql).await.expect("execute");
+        conn.close().await.expect("close");
+    }
+
+    /// The first column of every row of `sql`, as text.
+    pub async fn strings(&self, sql: &str) -> Vec<String> {
+        let conn = Database::connect(&self.url).await.expect("connect");
+        let rows = conn
+            .query_all_raw(Statement::from_string(self.backend(), sql))
+            .await
+            .expect("query");
+        conn.close().await.expect("close");
+        rows.iter()
+            .map(|row| row.try_get_by_index::<String>(0).expect("text column"))
+            .collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (Some(name), Some(admin)) = (self.postgres_name.take(), postgres_url()) else {
+            return;
+        };
+        // Drop runs outside any runtime we may block on, so use a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(admin_exec(
+                &admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ));
+        })
+        .join();
+        if dropped.is_err() {
+            eprintln!("could not drop a test database");
+        }
+    }
+}
+
+async fn admin_exec(admin_url: &str, sql: &str) {
+    let conn = Database::connect(admin_url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    conn.execute_unprepared(sql).await.expect("admin statement");
+    conn.close().await.expect("close");
+}
+
+/// Settings as the service would read them, with `vars` on top of the test defaults.
+pub fn settings(database_url: &str, vars: &[(&str, &str)]) -> Settings {
+    let mut map: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".into(), database_url.to_owned()),
+        ("ENVIRONMENT".into(), "development".into()),
+    ]);
+    map.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    Settings::from_lookup(|name| map.get(name).cloned()).expect("test settings are valid")
+}
+
+/// The app in process, over its own migrated database.
+pub struct TestApp {
+    pub client: TestClient<BoxEndpoint<'static, Response>>,
+    pub state: AppState,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        let db = TestDb::new().await;
+        Self::on(db, vars).await
+    }
+
+    /// The app over an existing database, connected directly, migrated.
+    pub async fn on(db: TestDb, vars: &[(&str, &str)]) -> Self {
+        let url = db.url.clone();
+        Self::on_url(db, &url, vars).await
+    }
+
+    /// The app over `db` reached at `url` (through the fault proxy, say), migrated.
+    pub async fn on_url(db: TestDb, url: &str, vars: &[(&str, &str)]) -> Self {
+        let settings = settings(url, vars);
+        let state = state_for(settings).await;
+        state.db.migrate().await.expect("migrations apply");
+        state.mark_migrated();
+        Self {
+            client: TestClient::new(build_app(state.clone()).boxed()),
+            state,
+            db,
+        }
+    }
+}
+
+pub async fn state_for(settings: Settings) -> AppState {
+    let db = Db::connect(&settings.database)
+        .await
+        .expect("pool builds lazily");
+    AppState::new(settings, db)
+}
+
+/// Any endpoint (a test's own) wrapped in the service's real middleware stack.
+pub fn with_stack<E>(endpoint: E) -> TestClient<BoxEndpoint<'static, Response>>
+where
+    E: IntoEndpoint + 'static,
+    E::Endpoint: 'static,
+{
+    let settings = settings("sqlite::memory:", &[]);
+    TestClient::new(flatmates::middleware::stack(endpoint, &settings).boxed())
+}
+
+/// The real binary on a real port, with its stdout lines readable by the test.
+pub struct Service {
+    pub child: Child,
+    pub base: String,
+    lines: mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl Service {
+    /// Starts `flatmates serve` on 127.0.0.1 with an OS-chosen port, JSON logs, and `vars`.
+    pub async fn start(database_url: &str, vars: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flatmates"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("LOG_FORMAT", "json")
+            .env("LOG_LEVEL", "info")
+            .envs(vars.iter().copied())
+            .current_dir(std::env::temp_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("the binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut service = Self {
+            child,
+            base: String::new(),
+            lines: rx,
+            seen: Vec::new(),
+        };
+        let listening = service
+            .wait_for_line(
+                |line| line.contains("\"listening\""),
+                Duration::from_secs(20),
+            )
+            .await;
+        let addr = serde_json::from_str::<serde_json::Value>(&listening)
+            .ok()
+            .and_then(|v| v["fields"]["addr"].as_str().map(str::to_owned))
+            .expect("listening line names the address");
+        service.base = format!("http://{}", addr.trim_start_matches("socket://"));
+        service
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Waits for a stdout line matching `pred`, returning it.
+    pub async fn wait_for_line(&mut self, pred: impl Fn(&str) -> bool, within: Duration) -> String {
+        if let Some(line) = self.seen.iter().find(|line| pred(line)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.lines.recv()).await {
+                Ok(Some(line)) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Ok(None) => panic!("the service exited; its output: {:#?}", self.seen),
+                Err(_) => panic!("no matching line in time; output so far: {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Every line written so far (waiting briefly for stragglers).
+    pub async fn lines(&mut self) -> Vec<String> {
+        while let Ok(Some(line)) =
+            tokio::time::timeout(Duration::from_millis(300), self.lines.recv()).await
+        {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("still running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+}
+
+/// An HTTP client for talking to the binary.
+pub fn http() -> reqwest::Client {
+    flatmates::install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+/// Polls `url` until it answers `status`, for states the service reaches in the background.
+pub async fn wait_for_status(client: &reqwest::Client, url: &str, status: u16, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(response) = client.get(url).send().await
+            && response.status().as_u16() == status
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not answer {status} in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

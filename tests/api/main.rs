@@ -1,0 +1,14 @@
+//! Integration tests: one binary, a module per area. Each test runs on SQLite, and on
+//! PostgreSQL when `TEST_DATABASE_URL` is set (`make test` runs the binary once for each).
+
+mod harness;
+mod proxy;
+
+mod bad_input;
+mod cold_start;
+mod docs;
+mod health;
+mod request_id;
+mod schema;
+mod sentry_reports;
+mod service_process;
