@@ -1,0 +1,20 @@
+# Build: a release binary from the workspace.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY entities entities
+COPY src src
+RUN cargo build --release --locked --bin flatmates
+
+# Run: a slim image with CA certificates for TLS to the database and Sentry.
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /app flatmates
+WORKDIR /app
+COPY --from=build /src/target/release/flatmates /usr/local/bin/flatmates
+USER flatmates
+ENV HOST=0.0.0.0 PORT=8000
+EXPOSE 8000
+CMD ["flatmates", "serve"]
