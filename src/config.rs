@@ -80,6 +80,12 @@ pub struct Settings {
     pub host: IpAddr,
     pub port: u16,
     pub secret_key: String,
+    /// Lifetime of the access tokens we issue (`ACCESS_TOKEN_EXPIRE_MINUTES`).
+    pub access_token_lifetime: Duration,
+    /// The audience Google ID tokens must carry; sign-in is refused while it is empty.
+    pub google_client_id: String,
+    /// Where Google publishes its signing keys (a JWK set).
+    pub google_jwks_url: String,
     pub database: DatabaseSettings,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -163,6 +169,13 @@ impl Settings {
             host: vars.parse("HOST", IpAddr::from([0, 0, 0, 0]))?,
             port: vars.parse("PORT", 8000)?,
             secret_key,
+            access_token_lifetime: Duration::from_secs(
+                60 * vars.parse_positive::<u64>("ACCESS_TOKEN_EXPIRE_MINUTES", 10080)?,
+            ),
+            google_client_id: vars.get("GOOGLE_CLIENT_ID").unwrap_or_default(),
+            google_jwks_url: vars
+                .get("GOOGLE_JWKS_URL")
+                .unwrap_or_else(|| "https://www.googleapis.com/oauth2/v3/certs".into()),
             database: DatabaseSettings {
                 url: vars
                     .get("DATABASE_URL")
@@ -280,6 +293,22 @@ mod tests {
         assert!(s.database.url.starts_with("sqlite://"));
         assert_eq!(s.request_timeout, Duration::from_secs(30));
         assert_eq!(s.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn token_lifetime_is_read_in_minutes() {
+        assert_eq!(
+            settings(&[]).unwrap().access_token_lifetime,
+            Duration::from_secs(10080 * 60)
+        );
+        let s = settings(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "15")]).unwrap();
+        assert_eq!(s.access_token_lifetime, Duration::from_secs(900));
+        assert_eq!(
+            settings(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "0")])
+                .unwrap_err()
+                .variable,
+            "ACCESS_TOKEN_EXPIRE_MINUTES"
+        );
     }
 
     #[test]

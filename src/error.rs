@@ -48,48 +48,48 @@ pub struct ValidationDetail {
 pub enum ApiError {
     /// The request cannot be carried out in the current state.
     #[oai(status = 400)]
-    BadRequest(Json<ErrorBody>),
+    BadRequest(Json<Box<ErrorBody>>),
     /// Missing or invalid credentials.
     #[oai(status = 401)]
     Unauthorized(
-        Json<ErrorBody>,
+        Json<Box<ErrorBody>>,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
     /// The caller may not access this resource.
     #[oai(status = 403)]
-    Forbidden(Json<ErrorBody>),
+    Forbidden(Json<Box<ErrorBody>>),
     /// No such resource or route.
     #[oai(status = 404)]
-    NotFound(Json<ErrorBody>),
+    NotFound(Json<Box<ErrorBody>>),
     /// The route exists but not with this method.
     #[oai(status = 405)]
-    MethodNotAllowed(Json<ErrorBody>),
+    MethodNotAllowed(Json<Box<ErrorBody>>),
     /// The request conflicts with existing data.
     #[oai(status = 409)]
-    Conflict(Json<ErrorBody>),
+    Conflict(Json<Box<ErrorBody>>),
     /// The request body is larger than the service accepts.
     #[oai(status = 413)]
-    PayloadTooLarge(Json<ErrorBody>),
+    PayloadTooLarge(Json<Box<ErrorBody>>),
     /// The request body is not JSON.
     #[oai(status = 415)]
-    UnsupportedMediaType(Json<ErrorBody>),
+    UnsupportedMediaType(Json<Box<ErrorBody>>),
     /// The request is malformed: bad JSON, a wrong type, a failed bound, a bad id.
     #[oai(status = 422)]
-    Validation(Json<ErrorBody>),
+    Validation(Json<Box<ErrorBody>>),
     /// An unexpected error; details are logged and reported, never sent.
     #[oai(status = 500)]
-    Internal(Json<ErrorBody>),
-    /// The database is unavailable after retries; retry after `Retry-After` seconds.
+    Internal(Json<Box<ErrorBody>>),
+    /// The database (or another dependency) is unavailable; retry after `Retry-After` seconds.
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u32),
+    Unavailable(Json<Box<ErrorBody>>, #[oai(header = "Retry-After")] u32),
     /// The request did not finish within the service's deadline.
     #[oai(status = 504)]
-    Timeout(Json<ErrorBody>),
+    Timeout(Json<Box<ErrorBody>>),
 }
 
-fn body(status: u16, code: &str, message: impl Into<String>) -> Json<ErrorBody> {
+fn body(status: u16, code: &str, message: impl Into<String>) -> Json<Box<ErrorBody>> {
     let message = message.into();
-    Json(ErrorBody {
+    Json(Box::new(ErrorBody {
         error: code.to_owned(),
         detail: message.clone(),
         message,
@@ -97,7 +97,7 @@ fn body(status: u16, code: &str, message: impl Into<String>) -> Json<ErrorBody> 
         request_id: request_id::current(),
         details: None,
         retry_after: None,
-    })
+    }))
 }
 
 impl ApiError {
@@ -178,29 +178,19 @@ impl ApiError {
         Self::Unavailable(body, RETRY_AFTER_SECONDS)
     }
 
+    /// A 503 for a dependency other than the database (Google's signing keys, say).
+    pub fn dependency_unavailable(message: impl Into<String>) -> Self {
+        let mut body = body(503, "service_unavailable", message);
+        body.retry_after = Some(RETRY_AFTER_SECONDS);
+        Self::Unavailable(body, RETRY_AFTER_SECONDS)
+    }
+
     pub fn timeout() -> Self {
         Self::Timeout(body(
             504,
             "timeout",
             "The request took too long to complete",
         ))
-    }
-
-    pub fn body(&self) -> &ErrorBody {
-        match self {
-            Self::BadRequest(b)
-            | Self::Unauthorized(b, _)
-            | Self::Forbidden(b)
-            | Self::NotFound(b)
-            | Self::MethodNotAllowed(b)
-            | Self::Conflict(b)
-            | Self::PayloadTooLarge(b)
-            | Self::UnsupportedMediaType(b)
-            | Self::Validation(b)
-            | Self::Internal(b)
-            | Self::Unavailable(b, _)
-            | Self::Timeout(b) => b,
-        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! an offline-first Android app, over the schema the old Python backend built.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -15,7 +16,7 @@ use poem::{Endpoint, EndpointExt, Response, Route};
 use crate::state::AppState;
 
 /// Selects *ring* as the TLS crypto provider for every rustls client in the process (the
-/// Sentry transport, PostgreSQL over TLS); call once at start, before any client is built.
+/// Sentry transport, Google's key set); called wherever such a client is built.
 pub fn install_tls_provider() {
     // An error means a provider is already installed, which is all this asks for.
     let _ = rustls::crypto::ring::default_provider().install_default();

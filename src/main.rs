@@ -43,7 +43,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    flatmates::install_tls_provider();
     let _telemetry = telemetry::init(&settings);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

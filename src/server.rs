@@ -21,6 +21,8 @@ pub enum ServeError {
     Database(#[from] sea_orm::DbErr),
     #[error("server: {0}")]
     Io(#[from] io::Error),
+    #[error("HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
 }
 
 pub async fn serve(settings: Settings) -> Result<(), ServeError> {
@@ -31,7 +33,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         .map_err(|source| ServeError::Bind { addr, source })?;
     let grace = settings.shutdown_grace;
     let db = Db::connect(&settings.database).await?;
-    let state = AppState::new(settings, db.clone());
+    let state = AppState::new(settings, db.clone())?;
     for local in acceptor.local_addr() {
         tracing::info!(addr = %local, "listening");
     }

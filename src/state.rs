@@ -5,22 +5,28 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use crate::{config::Settings, db::Db};
+use crate::{auth::google::GoogleVerifier, config::Settings, db::Db};
 
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
+    pub google: Arc<GoogleVerifier>,
     migrated: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Db) -> Self {
-        Self {
+    pub fn new(settings: Settings, db: Db) -> Result<Self, reqwest::Error> {
+        let google = GoogleVerifier::new(
+            settings.google_jwks_url.clone(),
+            settings.google_client_id.clone(),
+        )?;
+        Ok(Self {
             settings: Arc::new(settings),
             db,
+            google: Arc::new(google),
             migrated: Arc::new(AtomicBool::new(false)),
-        }
+        })
     }
 
     pub fn migrations_done(&self) -> bool {

@@ -29,6 +29,7 @@ pub struct Health {
     /// `connected` or `disconnected`.
     database: String,
     /// Round trip of the probe query, when it answered.
+    #[oai(nullable)]
     latency_ms: Option<f64>,
 }
 
@@ -37,6 +38,7 @@ pub struct DeepChecks {
     api: String,
     /// `healthy` or `unhealthy`.
     database: String,
+    #[oai(nullable)]
     database_latency_ms: Option<f64>,
     #[oai(skip_serializing_if_is_none)]
     database_error: Option<String>,
@@ -92,6 +94,7 @@ pub struct Root {
     message: String,
     version: String,
     /// Where the interactive documentation is served.
+    #[oai(nullable)]
     docs: Option<String>,
     health: String,
 }

@@ -8,7 +8,7 @@ use poem::{
     http::StatusCode,
 };
 use poem_openapi::error::{
-    ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError,
+    AuthorizationError, ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError,
     ParseRequestPayloadError,
 };
 
@@ -30,9 +30,18 @@ fn detail(loc: &[&str], msg: &str, kind: &str) -> ValidationDetail {
     }
 }
 
+/// poem-openapi's messages name the offending field as ``field `name` ``.
+fn field_named_in(reason: &str) -> Option<&str> {
+    let (_, rest) = reason.split_once("field `")?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
 pub fn convert(err: poem::Error) -> ApiError {
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
-        return ApiError::validation(vec![detail(&["body"], &e.reason, "value_error")]);
+        let loc: Vec<&str> = std::iter::once("body")
+            .chain(field_named_in(&e.reason))
+            .collect();
+        return ApiError::validation(vec![detail(&loc, &e.reason, "value_error")]);
     }
     if let Some(e) = err.downcast_ref::<ParseMultipartError>() {
         return ApiError::validation(vec![detail(&["body"], &e.reason, "value_error")]);
@@ -52,6 +61,9 @@ pub fn convert(err: poem::Error) -> ApiError {
     }
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
         return ApiError::validation(vec![detail(&["path", e.name], &e.reason, "value_error")]);
+    }
+    if err.is::<AuthorizationError>() {
+        return ApiError::unauthorized("Not authenticated", Some("Bearer"));
     }
     if err.is::<ContentTypeError>() {
         return ApiError::unsupported_media_type(err.to_string());

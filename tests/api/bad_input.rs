@@ -154,10 +154,9 @@ async fn failed_length_bound_is_422() {
         .body_json(&json!({"name": "far too long a name", "count": 1}))
         .send()
         .await;
-    assert_eq!(
-        error_body(response, StatusCode::UNPROCESSABLE_ENTITY).await["error"],
-        "validation_error"
-    );
+    let body = error_body(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["error"], "validation_error");
+    assert_eq!(body["details"][0]["loc"], json!(["body", "name"]));
 }
 
 #[tokio::test]

@@ -185,7 +185,7 @@ pub async fn state_for(settings: Settings) -> AppState {
     let db = Db::connect(&settings.database)
         .await
         .expect("pool builds lazily");
-    AppState::new(settings, db)
+    AppState::new(settings, db).expect("the HTTP client builds")
 }
 
 /// Any endpoint (a test's own) wrapped in the service's real middleware stack.

@@ -2,8 +2,10 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set (`make test` runs the binary once for each).
 
 mod harness;
+mod http_stub;
 mod proxy;
 
+mod auth;
 mod bad_input;
 mod cold_start;
 mod docs;

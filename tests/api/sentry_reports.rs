@@ -3,60 +3,14 @@
 
 use std::{sync::Arc, time::Duration};
 
+use crate::{
+    harness::{settings, with_stack},
+    http_stub::{HttpStub, StubResponse},
+};
 use flatmates::error::ApiError;
 use poem::{Endpoint, Request, Response, http::StatusCode};
 use sea_orm::DbErr;
 use sentry::SentryFutureExt;
-use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
-    net::TcpListener,
-    sync::mpsc,
-};
-
-use crate::harness::{settings, with_stack};
-
-/// Accepts HTTP requests, answers 200, and hands each request's body to the test.
-async fn ingest_listener() -> (String, mpsc::UnboundedReceiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut stream = BufReader::new(stream);
-                loop {
-                    let mut content_length = 0usize;
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                        if let Some((name, value)) = line.split_once(':')
-                            && name.eq_ignore_ascii_case("content-length")
-                        {
-                            content_length = value.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0u8; content_length];
-                    if stream.read_exact(&mut body).await.is_err() {
-                        return;
-                    }
-                    let _ = tx.send(String::from_utf8_lossy(&body).into_owned());
-                    let reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
-                    if stream.get_mut().write_all(reply).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (format!("http://public@{addr}/1"), rx)
-}
 
 /// An operation whose query fails for a reason no retry can fix.
 struct BrokenQuery;
@@ -83,8 +37,8 @@ impl Endpoint for Panics {
 /// Sends one request through `endpoint` with a Sentry client whose DSN is the local
 /// listener, and returns the event Sentry received for it.
 async fn reported_event<E: Endpoint + 'static>(endpoint: E, request_id: &str) -> String {
-    flatmates::install_tls_provider();
-    let (dsn, mut bodies) = ingest_listener().await;
+    let mut ingest = HttpStub::start(StubResponse::json("{}")).await;
+    let dsn = ingest.base.replace("http://", "http://public@") + "/1";
     let settings = settings("sqlite::memory:", &[("SENTRY_DSN", dsn.as_str())]);
     let options = flatmates::telemetry::sentry_options(&settings).expect("a DSN is set");
     let client = Arc::new(sentry::Client::from(options));
@@ -104,16 +58,10 @@ async fn reported_event<E: Endpoint + 'static>(endpoint: E, request_id: &str) ->
     let flushed = tokio::task::spawn_blocking(move || client.flush(Some(Duration::from_secs(10))));
     assert!(flushed.await.expect("flush"), "the event was sent");
 
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(body) = bodies.recv().await {
-            if body.contains(request_id) {
-                return body;
-            }
-        }
-        panic!("listener closed");
-    })
-    .await
-    .expect("Sentry received the event")
+    tokio::time::timeout(Duration::from_secs(10), ingest.body_containing(request_id))
+        .await
+        .expect("Sentry received the event in time")
+        .expect("the listener is up")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,295 @@
+//! `/api/v1/auth`: sign in with a Google ID token, refresh, read and update the profile.
+
+use chrono::Utc;
+use entities::user;
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, Tags, payload::Json};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    sea_query::OnConflict,
+};
+use uuid::Uuid;
+
+use super::timestamp::Timestamp;
+use crate::{
+    auth::{
+        BearerAuth, INVALID_CREDENTIALS,
+        google::{GoogleError, GoogleIdentity},
+        jwt, user_for_token,
+    },
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+#[derive(Tags)]
+enum Tag {
+    /// Sign-in and the signed-in user's profile.
+    Authentication,
+}
+
+#[derive(Object)]
+struct GoogleTokenRequest {
+    /// The ID token the app got from Google Sign-In.
+    #[oai(validator(min_length = 1, max_length = 8192))]
+    id_token: String,
+}
+
+#[derive(Object)]
+pub struct UserResponse {
+    id: Uuid,
+    email: String,
+    full_name: String,
+    google_id: String,
+    #[oai(nullable)]
+    profile_picture_url: Option<String>,
+    is_active: bool,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<user::Model> for UserResponse {
+    fn from(user: user::Model) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            full_name: user.full_name,
+            google_id: user.google_id,
+            profile_picture_url: user.profile_picture_url,
+            is_active: user.is_active,
+            created_at: user.created_at.into(),
+            updated_at: user.updated_at.into(),
+        }
+    }
+}
+
+#[derive(Object)]
+struct TokenResponse {
+    access_token: String,
+    /// The same JWT; present it to `/auth/refresh` for a new one.
+    #[oai(nullable)]
+    refresh_token: Option<String>,
+    /// Always `bearer`.
+    token_type: String,
+    /// Seconds until the access token expires.
+    expires_in: i64,
+    user: UserResponse,
+}
+
+#[derive(Object)]
+struct RefreshTokenRequest {
+    #[oai(validator(min_length = 1, max_length = 4096))]
+    refresh_token: String,
+}
+
+#[derive(Object)]
+struct RefreshTokenResponse {
+    access_token: String,
+    expires_in: i64,
+}
+
+#[derive(Object)]
+struct UserUpdate {
+    /// Left unchanged when absent or null.
+    #[oai(validator(min_length = 1, max_length = 255))]
+    #[oai(nullable)]
+    full_name: Option<String>,
+    /// Left unchanged when absent or null.
+    #[oai(validator(max_length = 2048))]
+    #[oai(nullable)]
+    profile_picture_url: Option<String>,
+}
+
+#[derive(Object)]
+struct MessageResponse {
+    message: String,
+}
+
+fn access_token(state: &AppState, user_id: Uuid) -> ApiResult<(String, i64)> {
+    let lifetime = state.settings.access_token_lifetime;
+    let token = jwt::issue(user_id, &state.settings.secret_key, lifetime)
+        .map_err(|err| ApiError::internal(&err))?;
+    Ok((token, lifetime.as_secs() as i64))
+}
+
+fn google_error(err: GoogleError) -> ApiError {
+    match err {
+        GoogleError::Invalid(reason) => {
+            ApiError::unauthorized(format!("Invalid Google token: {reason}"), Some("Bearer"))
+        }
+        GoogleError::KeysUnavailable(_) => ApiError::dependency_unavailable(
+            "Google sign-in is temporarily unavailable. Please retry.",
+        ),
+    }
+}
+
+/// Creates the user Google vouches for, or brings their email, name and picture up to date.
+async fn upsert_user(
+    state: &AppState,
+    identity: GoogleIdentity,
+    email: String,
+) -> ApiResult<user::Model> {
+    let google_id = identity.sub.clone();
+    let existing = state
+        .db
+        .read(|conn| {
+            let google_id = google_id.clone();
+            async move {
+                user::Entity::find()
+                    .filter(user::Column::GoogleId.eq(google_id))
+                    .one(&conn)
+                    .await
+            }
+        })
+        .await?;
+    let full_name = identity.name.unwrap_or_default();
+    let existing = match existing {
+        Some(user)
+            if user.email == email
+                && user.full_name == full_name
+                && user.profile_picture_url == identity.picture =>
+        {
+            return Ok(user);
+        }
+        other => other,
+    };
+    let now = Utc::now().naive_utc();
+    let txn = state.db.begin().await?;
+    let saved = match existing {
+        Some(user) => {
+            let mut changed = user.into_active_model();
+            changed.email = Set(email);
+            changed.full_name = Set(full_name);
+            changed.profile_picture_url = Set(identity.picture);
+            changed.updated_at = Set(now);
+            changed.update(&txn).await?
+        }
+        // A first sign-in racing another for the same account updates instead of failing.
+        None => {
+            let new = user::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                email: Set(email),
+                full_name: Set(full_name),
+                google_id: Set(google_id),
+                profile_picture_url: Set(identity.picture),
+                is_active: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            user::Entity::insert(new)
+                .on_conflict(
+                    OnConflict::column(user::Column::GoogleId)
+                        .update_columns([
+                            user::Column::Email,
+                            user::Column::FullName,
+                            user::Column::ProfilePictureUrl,
+                            user::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_with_returning(&txn)
+                .await?
+        }
+    };
+    txn.commit().await?;
+    Ok(saved)
+}
+
+pub struct AuthApi;
+
+#[OpenApi(prefix_path = "/api/v1/auth", tag = "Tag::Authentication")]
+impl AuthApi {
+    /// Sign in with a Google ID token from the mobile app; answers our access token.
+    #[oai(
+        path = "/google/mobile",
+        method = "post",
+        operation_id = "google_login_mobile"
+    )]
+    async fn google_mobile(
+        &self,
+        state: Data<&AppState>,
+        body: Json<GoogleTokenRequest>,
+    ) -> ApiResult<Json<TokenResponse>> {
+        let identity = state
+            .google
+            .verify(&body.0.id_token)
+            .await
+            .map_err(google_error)?;
+        let Some(email) = identity.email.clone() else {
+            return Err(ApiError::bad_request(
+                "Invalid Google token: missing required fields",
+            ));
+        };
+        let user = upsert_user(&state, identity, email).await?;
+        let (token, expires_in) = access_token(&state, user.id)?;
+        Ok(Json(TokenResponse {
+            refresh_token: Some(token.clone()),
+            access_token: token,
+            token_type: "bearer".to_owned(),
+            expires_in,
+            user: user.into(),
+        }))
+    }
+
+    /// Exchange a still-valid token for a fresh one.
+    #[oai(path = "/refresh", method = "post", operation_id = "refresh_token")]
+    async fn refresh(
+        &self,
+        state: Data<&AppState>,
+        body: Json<RefreshTokenRequest>,
+    ) -> ApiResult<Json<RefreshTokenResponse>> {
+        let user = match user_for_token(&state, &body.0.refresh_token).await {
+            Err(ApiError::BadRequest(_)) => {
+                return Err(ApiError::unauthorized(INVALID_CREDENTIALS, Some("Bearer")));
+            }
+            other => other?,
+        };
+        let (access_token, expires_in) = access_token(&state, user.id)?;
+        Ok(Json(RefreshTokenResponse {
+            access_token,
+            expires_in,
+        }))
+    }
+
+    /// The signed-in user.
+    #[oai(path = "/me", method = "get", operation_id = "get_current_user")]
+    async fn me(&self, auth: BearerAuth) -> ApiResult<Json<UserResponse>> {
+        Ok(Json(auth.0.into()))
+    }
+
+    /// Update the signed-in user's name or picture; absent or null fields are left alone.
+    #[oai(path = "/me", method = "patch", operation_id = "update_current_user")]
+    async fn update_me(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<UserUpdate>,
+    ) -> ApiResult<Json<UserResponse>> {
+        let UserUpdate {
+            full_name,
+            profile_picture_url,
+        } = body.0;
+        if full_name.is_none() && profile_picture_url.is_none() {
+            return Ok(Json(auth.0.into()));
+        }
+        let mut changed = auth.0.into_active_model();
+        if let Some(full_name) = full_name {
+            changed.full_name = Set(full_name);
+        }
+        if let Some(url) = profile_picture_url {
+            changed.profile_picture_url = Set(Some(url));
+        }
+        changed.updated_at = Set(Utc::now().naive_utc());
+        let txn = state.db.begin().await?;
+        let saved = changed.update(&txn).await?;
+        txn.commit().await?;
+        Ok(Json(saved.into()))
+    }
+
+    /// Sign out. Tokens are stateless: the app forgets its token; this confirms it was valid.
+    #[oai(path = "/logout", method = "post", operation_id = "logout")]
+    async fn logout(&self, _auth: BearerAuth) -> ApiResult<Json<MessageResponse>> {
+        Ok(Json(MessageResponse {
+            message: "Successfully logged out".to_owned(),
+        }))
+    }
+}

@@ -1,0 +1,148 @@
+//! `Timestamp`: how every datetime crosses the API. Stored as a naive UTC value (the
+//! schema's `timestamp without time zone`), always written as RFC 3339 UTC with a `Z`
+//! (the Android app's `Instant.parse` rejects anything else), and read from RFC 3339 with
+//! any offset or from a naive value taken as UTC.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
+};
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub NaiveDateTime);
+
+const NAIVE_FORMATS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"];
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(Utc::now().naive_utc())
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if let Ok(with_offset) = DateTime::parse_from_rfc3339(text) {
+            return Some(Self(with_offset.naive_utc()));
+        }
+        NAIVE_FORMATS
+            .iter()
+            .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+            .map(Self)
+    }
+
+    pub fn to_rfc3339(self) -> String {
+        self.0.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    }
+}
+
+impl From<NaiveDateTime> for Timestamp {
+    fn from(value: NaiveDateTime) -> Self {
+        Self(value)
+    }
+}
+
+const INVALID: &str = "expected an RFC 3339 date-time, e.g. 2025-11-17T10:20:30Z";
+
+impl Type for Timestamp {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = Self;
+
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_date-time".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Timestamp {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::String(text) => Self::parse(&text).ok_or_else(|| ParseError::custom(INVALID)),
+            other => Err(ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl ParseFromParameter for Timestamp {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::parse(value).ok_or_else(|| ParseError::custom(INVALID))
+    }
+}
+
+impl ToJSON for Timestamp {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.to_rfc3339()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> String {
+        Timestamp::parse(text)
+            .map(Timestamp::to_rfc3339)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn written_in_utc_with_z_and_microseconds() {
+        assert_eq!(
+            parsed("2025-11-17T10:20:30.123456Z"),
+            "2025-11-17T10:20:30.123456Z"
+        );
+    }
+
+    #[test]
+    fn offsets_are_converted_to_utc() {
+        assert_eq!(
+            parsed("2025-11-17T12:20:30+02:00"),
+            "2025-11-17T10:20:30.000000Z"
+        );
+        assert_eq!(
+            parsed("2025-11-17T05:20:30.5-05:00"),
+            "2025-11-17T10:20:30.500000Z"
+        );
+    }
+
+    #[test]
+    fn naive_input_is_taken_as_utc() {
+        assert_eq!(parsed("2025-11-17T10:20:30"), "2025-11-17T10:20:30.000000Z");
+        assert_eq!(
+            parsed("2025-11-17 10:20:30.25"),
+            "2025-11-17T10:20:30.250000Z"
+        );
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for bad in [
+            "",
+            "yesterday",
+            "2025-13-01T00:00:00Z",
+            "2025-11-17",
+            "1700000000",
+        ] {
+            assert!(Timestamp::parse(bad).is_none(), "{bad}");
+        }
+        assert!(Timestamp::parse_from_json(Some(Value::from(5))).is_err());
+    }
+}
