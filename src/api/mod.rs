@@ -1,20 +1,34 @@
 //! The HTTP API: one module per tag, assembled into the OpenAPI service here.
 
 mod auth;
+pub mod choice;
 mod health;
+mod households;
+mod membership;
 pub mod timestamp;
+mod todos;
 
 use poem_openapi::OpenApiService;
 
 pub const TITLE: &str = "Flatmates App API";
 
-pub type Apis = (health::HealthApi, auth::AuthApi);
+pub type Apis = (
+    health::HealthApi,
+    auth::AuthApi,
+    households::HouseholdsApi,
+    todos::TodosApi,
+);
 
 /// The OpenAPI service: routes for every operation and the document they generate.
 /// The document depends on nothing but the code, so the committed copy can be checked.
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (health::HealthApi, auth::AuthApi),
+        (
+            health::HealthApi,
+            auth::AuthApi,
+            households::HouseholdsApi,
+            todos::TodosApi,
+        ),
         TITLE,
         env!("CARGO_PKG_VERSION"),
     )

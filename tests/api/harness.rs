@@ -325,3 +325,153 @@ pub async fn wait_for_status(client: &reqwest::Client, url: &str, status: u16, w
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A user row of the test's own and a token the service accepts for it.
+pub struct TestUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub token: String,
+}
+
+impl TestApp {
+    /// Inserts an active user and mints their token with the app's secret.
+    pub async fn user(&self, name: &str) -> TestUser {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        let now = chrono::Utc::now().naive_utc();
+        let id = uuid::Uuid::new_v4();
+        let email = format!("{name}.{}@example.com", &id.simple().to_string()[..8]);
+        entities::user::ActiveModel {
+            id: Set(id),
+            email: Set(email.clone()),
+            full_name: Set(name.to_owned()),
+            google_id: Set(format!("google-{id}")),
+            profile_picture_url: Set(None),
+            is_active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(self.state.db.connection())
+        .await
+        .expect("insert user");
+        let token = flatmates::auth::jwt::issue(
+            id,
+            &self.state.settings.secret_key,
+            Duration::from_secs(3600),
+        )
+        .expect("token");
+        TestUser { id, email, token }
+    }
+
+    /// Sends `method path` as `user` (none: anonymous) with an optional JSON body; answers
+    /// the status and the JSON body (`Null` when there is none).
+    pub async fn call(
+        &self,
+        method: poem::http::Method,
+        path: &str,
+        user: Option<&TestUser>,
+        body: Option<serde_json::Value>,
+    ) -> (poem::http::StatusCode, serde_json::Value) {
+        let mut request = self.client.request(method, path);
+        if let Some(user) = user {
+            request = request.header("Authorization", format!("Bearer {}", user.token));
+        }
+        if let Some(body) = body {
+            request = request.body_json(&body);
+        }
+        let response = request.send().await;
+        let status = response.0.status();
+        let bytes = response.0.into_body().into_bytes().await.expect("body");
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        (status, json)
+    }
+
+    pub async fn get(
+        &self,
+        path: &str,
+        user: &TestUser,
+    ) -> (poem::http::StatusCode, serde_json::Value) {
+        self.call(poem::http::Method::GET, path, Some(user), None)
+            .await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        user: &TestUser,
+        body: serde_json::Value,
+    ) -> (poem::http::StatusCode, serde_json::Value) {
+        self.call(poem::http::Method::POST, path, Some(user), Some(body))
+            .await
+    }
+
+    pub async fn put(
+        &self,
+        path: &str,
+        user: &TestUser,
+        body: serde_json::Value,
+    ) -> (poem::http::StatusCode, serde_json::Value) {
+        self.call(poem::http::Method::PUT, path, Some(user), Some(body))
+            .await
+    }
+
+    pub async fn patch(
+        &self,
+        path: &str,
+        user: &TestUser,
+        body: serde_json::Value,
+    ) -> (poem::http::StatusCode, serde_json::Value) {
+        self.call(poem::http::Method::PATCH, path, Some(user), Some(body))
+            .await
+    }
+
+    pub async fn delete(
+        &self,
+        path: &str,
+        user: &TestUser,
+    ) -> (poem::http::StatusCode, serde_json::Value) {
+        self.call(poem::http::Method::DELETE, path, Some(user), None)
+            .await
+    }
+
+    /// A household created by `owner` through the API; answers its id.
+    pub async fn household(&self, owner: &TestUser, name: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/households",
+                owner,
+                serde_json::json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// `user` joins `household_id` through a public invite made by `owner`.
+    pub async fn join(&self, owner: &TestUser, household_id: &str, user: &TestUser) {
+        let (status, invite) = self
+            .post(
+                &format!("/api/v1/households/{household_id}/invite/public"),
+                owner,
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{invite}");
+        let (status, body) = self
+            .post(
+                "/api/v1/households/join",
+                user,
+                serde_json::json!({"token": invite["token"]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// The number of rows `sql` (a `SELECT COUNT(*) ...` cast to text) counts.
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.db.strings(sql).await[0].parse().expect("a count")
+    }
+}

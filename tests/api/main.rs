@@ -6,11 +6,14 @@ mod http_stub;
 mod proxy;
 
 mod auth;
+mod authorization;
 mod bad_input;
 mod cold_start;
 mod docs;
 mod health;
+mod households;
 mod request_id;
 mod schema;
 mod sentry_reports;
 mod service_process;
+mod todos;

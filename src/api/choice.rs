@@ -1,0 +1,155 @@
+//! `Choice<E>`: an entity enum as it crosses the API. Written as its lower-case value
+//! (`in_progress`), read case-insensitively, so the Android app's upper-case member
+//! names (`IN_PROGRESS`) are accepted too. The schema lists the values under `E::NAME`.
+
+use std::borrow::Cow;
+
+use entities::enums;
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef, Registry},
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
+};
+use sea_orm::{ActiveEnum, Iterable};
+use serde_json::Value;
+
+/// The schema name an enum has in the document (the old backend's names).
+pub trait SchemaName {
+    const NAME: &'static str;
+}
+
+macro_rules! schema_names {
+    ($($ty:ident),+ $(,)?) => {
+        $(impl SchemaName for enums::$ty {
+            const NAME: &'static str = stringify!($ty);
+        })+
+    };
+}
+
+schema_names!(
+    MemberRole,
+    InviteStatus,
+    TodoStatus,
+    TodoPriority,
+    ShoppingListStatus,
+    ExpenseCategory,
+    PaymentMethod,
+    SplitType,
+);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice<E>(pub E);
+
+/// What `Choice` needs of an entity enum: text values, their list, and a schema name.
+pub trait ApiEnum:
+    ActiveEnum<Value = String> + Iterable + SchemaName + Copy + Send + Sync + 'static
+{
+}
+
+impl<E> ApiEnum for E where
+    E: ActiveEnum<Value = String> + Iterable + SchemaName + Copy + Send + Sync + 'static
+{
+}
+
+impl<E: ApiEnum> Choice<E> {
+    fn parse(text: &str) -> Option<Self> {
+        E::try_from_value(&text.trim().to_ascii_lowercase())
+            .ok()
+            .map(Self)
+    }
+
+    fn invalid() -> String {
+        let values: Vec<String> = E::iter().map(|value| value.to_value()).collect();
+        format!("expected one of: {}", values.join(", "))
+    }
+}
+
+impl<E: ApiEnum> Type for Choice<E> {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = Self;
+
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        E::NAME.into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference(E::NAME.to_owned())
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>(E::NAME.to_owned(), |_| MetaSchema {
+            enum_items: E::iter()
+                .map(|value| Value::String(value.to_value()))
+                .collect(),
+            ..MetaSchema::new("string")
+        });
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<E: ApiEnum> ParseFromJSON for Choice<E> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::String(text) => {
+                Self::parse(&text).ok_or_else(|| ParseError::custom(Self::invalid()))
+            }
+            other => Err(ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl<E: ApiEnum> ParseFromParameter for Choice<E> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::parse(value).ok_or_else(|| ParseError::custom(Self::invalid()))
+    }
+}
+
+impl<E: ApiEnum> ToJSON for Choice<E> {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.to_value()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entities::enums::{PaymentMethod, TodoStatus};
+
+    #[test]
+    fn written_lower_case() {
+        assert_eq!(
+            Choice(TodoStatus::InProgress).to_json(),
+            Some(Value::from("in_progress"))
+        );
+    }
+
+    #[test]
+    fn read_in_any_case() {
+        for text in ["in_progress", "IN_PROGRESS", "In_Progress"] {
+            let parsed = Choice::<TodoStatus>::parse_from_json(Some(Value::from(text)));
+            assert_eq!(parsed.ok(), Some(Choice(TodoStatus::InProgress)), "{text}");
+        }
+        assert_eq!(
+            Choice::<PaymentMethod>::parse_from_parameter("BANK_TRANSFER").ok(),
+            Some(Choice(PaymentMethod::BankTransfer))
+        );
+    }
+
+    #[test]
+    fn unknown_values_and_types_are_refused() {
+        assert!(Choice::<TodoStatus>::parse_from_json(Some(Value::from("done"))).is_err());
+        assert!(Choice::<TodoStatus>::parse_from_json(Some(Value::from(1))).is_err());
+        assert!(Choice::<TodoStatus>::parse_from_parameter("inprogress").is_err());
+    }
+}

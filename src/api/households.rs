@@ -1,0 +1,834 @@
+//! `/api/v1/households`: households, their members and invites. One household per user.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use chrono::{Duration, Utc};
+use entities::{
+    enums::{InviteStatus, MemberRole},
+    expense, household, household_invite, household_member, user,
+};
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags, param::Path, payload::Json};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::{
+    choice::Choice,
+    membership::{Membership, WhenMissing, membership},
+    timestamp::Timestamp,
+};
+use crate::{
+    auth::BearerAuth,
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+/// How long an invite stays valid.
+const INVITE_VALIDITY_DAYS: i64 = 7;
+const ALREADY_IN_A_HOUSEHOLD: &str =
+    "You are already in a household. Please leave your current household first.";
+
+#[derive(Tags)]
+enum Tag {
+    /// Households, members and invites.
+    Households,
+}
+
+#[derive(Object)]
+struct HouseholdCreate {
+    #[oai(validator(min_length = 1, max_length = 100))]
+    name: String,
+}
+
+#[derive(Object)]
+struct HouseholdResponse {
+    id: Uuid,
+    name: String,
+    created_by: Uuid,
+    created_at: Timestamp,
+    #[oai(nullable)]
+    member_count: Option<u64>,
+}
+
+impl HouseholdResponse {
+    fn new(household: household::Model, member_count: u64) -> Self {
+        Self {
+            id: household.id,
+            name: household.name,
+            created_by: household.created_by,
+            created_at: household.created_at.into(),
+            member_count: Some(member_count),
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct MemberWithUser {
+    /// The membership's id (used by the member routes).
+    id: Uuid,
+    user_id: Uuid,
+    role: Choice<MemberRole>,
+    joined_at: Timestamp,
+    email: String,
+    full_name: String,
+    #[oai(nullable)]
+    profile_picture_url: Option<String>,
+}
+
+impl MemberWithUser {
+    fn new(member: household_member::Model, user: user::Model) -> Self {
+        Self {
+            id: member.id,
+            user_id: member.user_id,
+            role: Choice(member.role),
+            joined_at: member.joined_at.into(),
+            email: user.email,
+            full_name: user.full_name,
+            profile_picture_url: user.profile_picture_url,
+        }
+    }
+}
+
+#[derive(Object)]
+struct HouseholdWithMembers {
+    id: Uuid,
+    name: String,
+    created_by: Uuid,
+    created_at: Timestamp,
+    members: Vec<MemberWithUser>,
+}
+
+#[derive(Object)]
+struct InviteCreate {
+    /// Who may use the invite; without it, anyone holding the token may join.
+    #[oai(validator(max_length = 255, pattern = r"^[^@\s]+@[^@\s]+$"))]
+    email: Option<String>,
+}
+
+#[derive(Object)]
+struct CreatePublicInviteRequest {}
+
+#[derive(Object)]
+struct InviteResponse {
+    id: Uuid,
+    household_id: Uuid,
+    #[oai(nullable)]
+    email: Option<String>,
+    token: String,
+    status: Choice<InviteStatus>,
+    expires_at: Timestamp,
+    created_at: Timestamp,
+}
+
+impl From<household_invite::Model> for InviteResponse {
+    fn from(invite: household_invite::Model) -> Self {
+        Self {
+            id: invite.id,
+            household_id: invite.household_id,
+            email: invite.email,
+            token: invite.token,
+            status: Choice(invite.status),
+            expires_at: invite.expires_at.into(),
+            created_at: invite.created_at.into(),
+        }
+    }
+}
+
+#[derive(Object)]
+struct JoinHouseholdRequest {
+    #[oai(validator(min_length = 1, max_length = 200))]
+    token: String,
+}
+
+#[derive(Object)]
+struct MemberRoleUpdate {
+    role: Choice<MemberRole>,
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// Created.
+    #[oai(status = 201)]
+    Household(Json<HouseholdResponse>),
+}
+
+#[derive(ApiResponse)]
+enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+/// 32 bytes from the operating system's CSPRNG, URL-safe base64 without padding.
+fn invite_token() -> ApiResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|err| ApiError::internal(&std::io::Error::other(err.to_string())))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+async fn member_count(state: &AppState, household_id: Uuid) -> ApiResult<u64> {
+    Ok(state
+        .db
+        .read(|conn| async move {
+            household_member::Entity::find()
+                .filter(household_member::Column::HouseholdId.eq(household_id))
+                .count(&conn)
+                .await
+        })
+        .await?)
+}
+
+async fn require_no_household(state: &AppState, user_id: Uuid) -> ApiResult<()> {
+    let existing = state
+        .db
+        .read(|conn| async move {
+            household_member::Entity::find()
+                .filter(household_member::Column::UserId.eq(user_id))
+                .one(&conn)
+                .await
+        })
+        .await?;
+    match existing {
+        Some(_) => Err(ApiError::bad_request(ALREADY_IN_A_HOUSEHOLD)),
+        None => Ok(()),
+    }
+}
+
+async fn members_with_users(
+    state: &AppState,
+    household_id: Uuid,
+) -> ApiResult<Vec<MemberWithUser>> {
+    let rows = state
+        .db
+        .read(|conn| async move {
+            household_member::Entity::find()
+                .filter(household_member::Column::HouseholdId.eq(household_id))
+                .order_by_asc(household_member::Column::JoinedAt)
+                .find_also_related(user::Entity)
+                .all(&conn)
+                .await
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(member, user)| user.map(|user| MemberWithUser::new(member, user)))
+        .collect())
+}
+
+/// A member of `household_id` by membership id, with their user; 404 when there is none.
+async fn member_in(
+    state: &AppState,
+    household_id: Uuid,
+    member_id: Uuid,
+) -> ApiResult<(household_member::Model, user::Model)> {
+    let found = state
+        .db
+        .read(|conn| async move {
+            household_member::Entity::find_by_id(member_id)
+                .filter(household_member::Column::HouseholdId.eq(household_id))
+                .find_also_related(user::Entity)
+                .one(&conn)
+                .await
+        })
+        .await?;
+    match found {
+        Some((member, Some(user))) => Ok((member, user)),
+        _ => Err(ApiError::not_found("Member not found")),
+    }
+}
+
+/// How many owners `household_id` has.
+async fn owner_count<C: ConnectionTrait>(
+    conn: &C,
+    household_id: Uuid,
+) -> Result<u64, sea_orm::DbErr> {
+    household_member::Entity::find()
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .filter(household_member::Column::Role.eq(MemberRole::Owner))
+        .count(conn)
+        .await
+}
+
+/// Deletes a household and everything in it. Todos, shopping lists and categories go by
+/// their `ON DELETE CASCADE`; the old schema has none for expenses, invites and members.
+async fn delete_household<C: ConnectionTrait>(
+    conn: &C,
+    household_id: Uuid,
+) -> Result<(), sea_orm::DbErr> {
+    expense::Entity::delete_many()
+        .filter(expense::Column::HouseholdId.eq(household_id))
+        .exec(conn)
+        .await?;
+    household_invite::Entity::delete_many()
+        .filter(household_invite::Column::HouseholdId.eq(household_id))
+        .exec(conn)
+        .await?;
+    household_member::Entity::delete_many()
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .exec(conn)
+        .await?;
+    household::Entity::delete_by_id(household_id)
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+fn new_invite(
+    household_id: Uuid,
+    email: Option<String>,
+    created_by: Uuid,
+) -> ApiResult<household_invite::ActiveModel> {
+    let now = Utc::now().naive_utc();
+    Ok(household_invite::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        household_id: Set(household_id),
+        email: Set(email),
+        token: Set(invite_token()?),
+        status: Set(InviteStatus::Pending),
+        expires_at: Set(now + Duration::days(INVITE_VALIDITY_DAYS)),
+        created_by: Set(created_by),
+        created_at: Set(now),
+    })
+}
+
+async fn save_invite(
+    state: &AppState,
+    invite: household_invite::ActiveModel,
+) -> ApiResult<Json<InviteResponse>> {
+    let txn = state.db.begin().await?;
+    let saved = invite.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(Json(saved.into()))
+}
+
+pub struct HouseholdsApi;
+
+#[OpenApi(tag = "Tag::Households")]
+impl HouseholdsApi {
+    /// Create a household; the caller becomes its owner.
+    #[oai(
+        path = "/api/v1/households",
+        method = "post",
+        operation_id = "create_household"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<HouseholdCreate>,
+    ) -> ApiResult<Created> {
+        let me = auth.0;
+        require_no_household(&state, me.id).await?;
+        let now = Utc::now().naive_utc();
+        let txn = state.db.begin().await?;
+        let household = household::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            name: Set(body.0.name),
+            created_by: Set(me.id),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        household_member::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            user_id: Set(me.id),
+            household_id: Set(household.id),
+            role: Set(MemberRole::Owner),
+            joined_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(Created::Household(Json(HouseholdResponse::new(
+            household, 1,
+        ))))
+    }
+
+    /// The caller's households, with their member counts.
+    #[oai(
+        path = "/api/v1/households/mine",
+        method = "get",
+        operation_id = "list_my_households"
+    )]
+    async fn mine(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> ApiResult<Json<Vec<HouseholdResponse>>> {
+        let me = auth.0.id;
+        let households = state
+            .db
+            .read(|conn| async move {
+                household::Entity::find()
+                    .inner_join(household_member::Entity)
+                    .filter(household_member::Column::UserId.eq(me))
+                    .order_by_asc(household::Column::CreatedAt)
+                    .all(&conn)
+                    .await
+            })
+            .await?;
+        let ids: Vec<Uuid> = households.iter().map(|h| h.id).collect();
+        let counts: HashMap<Uuid, i64> = state
+            .db
+            .read(|conn| {
+                let ids = ids.clone();
+                async move {
+                    household_member::Entity::find()
+                        .select_only()
+                        .column(household_member::Column::HouseholdId)
+                        .column_as(household_member::Column::Id.count(), "members")
+                        .filter(household_member::Column::HouseholdId.is_in(ids))
+                        .group_by(household_member::Column::HouseholdId)
+                        .into_tuple::<(Uuid, i64)>()
+                        .all(&conn)
+                        .await
+                }
+            })
+            .await?
+            .into_iter()
+            .collect();
+        Ok(Json(
+            households
+                .into_iter()
+                .map(|h| {
+                    let count = counts.get(&h.id).copied().unwrap_or(0).max(0) as u64;
+                    HouseholdResponse::new(h, count)
+                })
+                .collect(),
+        ))
+    }
+
+    /// Join a household with an invite token.
+    #[oai(
+        path = "/api/v1/households/join",
+        method = "post",
+        operation_id = "join_household"
+    )]
+    async fn join(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<JoinHouseholdRequest>,
+    ) -> ApiResult<Json<HouseholdResponse>> {
+        let me = auth.0;
+        require_no_household(&state, me.id).await?;
+        let token = body.0.token;
+        let invite = state
+            .db
+            .read(|conn| {
+                let token = token.clone();
+                async move {
+                    household_invite::Entity::find()
+                        .filter(household_invite::Column::Token.eq(token))
+                        .one(&conn)
+                        .await
+                }
+            })
+            .await?
+            .ok_or_else(|| ApiError::not_found("Invalid invite token"))?;
+        if invite.status == InviteStatus::Accepted {
+            return Err(ApiError::bad_request("Invite has already been used"));
+        }
+        let now = Utc::now().naive_utc();
+        if invite.status == InviteStatus::Expired || invite.expires_at < now {
+            if invite.status != InviteStatus::Expired {
+                let txn = state.db.begin().await?;
+                let mut expired = invite.into_active_model();
+                expired.status = Set(InviteStatus::Expired);
+                expired.update(&txn).await?;
+                txn.commit().await?;
+            }
+            return Err(ApiError::bad_request("Invite has expired"));
+        }
+        if invite
+            .email
+            .as_ref()
+            .is_some_and(|email| *email != me.email)
+        {
+            return Err(ApiError::bad_request(
+                "This invite is for a different email address",
+            ));
+        }
+        let household_id = invite.household_id;
+        let txn = state.db.begin().await?;
+        // Only one join may use the invite: the status moves from pending exactly once.
+        let claimed = household_invite::Entity::update_many()
+            .set(household_invite::ActiveModel {
+                status: Set(InviteStatus::Accepted),
+                ..Default::default()
+            })
+            .filter(household_invite::Column::Id.eq(invite.id))
+            .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            return Err(ApiError::bad_request("Invite has already been used"));
+        }
+        household_member::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            user_id: Set(me.id),
+            household_id: Set(household_id),
+            role: Set(MemberRole::Member),
+            joined_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let household = household::Entity::find_by_id(household_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ApiError::not_found("Household not found"))?;
+        txn.commit().await?;
+        let count = member_count(&state, household_id).await?;
+        Ok(Json(HouseholdResponse::new(household, count)))
+    }
+
+    /// A household with its members.
+    #[oai(
+        path = "/api/v1/households/:household_id",
+        method = "get",
+        operation_id = "get_household"
+    )]
+    async fn detail(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+    ) -> ApiResult<Json<HouseholdWithMembers>> {
+        let Membership { household, .. } =
+            membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
+        let members = members_with_users(&state, household.id).await?;
+        Ok(Json(HouseholdWithMembers {
+            id: household.id,
+            name: household.name,
+            created_by: household.created_by,
+            created_at: household.created_at.into(),
+            members,
+        }))
+    }
+
+    /// Rename a household (owners only).
+    #[oai(
+        path = "/api/v1/households/:household_id",
+        method = "put",
+        operation_id = "update_household"
+    )]
+    async fn rename(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+        body: Json<HouseholdCreate>,
+    ) -> ApiResult<Json<HouseholdResponse>> {
+        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+            .await?
+            .require_owner()?;
+        let txn = state.db.begin().await?;
+        let mut household = owner.household.into_active_model();
+        household.name = Set(body.0.name);
+        let household = household.update(&txn).await?;
+        txn.commit().await?;
+        let count = member_count(&state, household.id).await?;
+        Ok(Json(HouseholdResponse::new(household, count)))
+    }
+
+    /// Delete a household and everything in it (owners only).
+    #[oai(
+        path = "/api/v1/households/:household_id",
+        method = "delete",
+        operation_id = "delete_household"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+    ) -> ApiResult<NoContent> {
+        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+            .await?
+            .require_owner()?;
+        let txn = state.db.begin().await?;
+        delete_household(&txn, owner.household.id).await?;
+        txn.commit().await?;
+        Ok(NoContent::Done)
+    }
+
+    /// The household's members.
+    #[oai(
+        path = "/api/v1/households/:household_id/members",
+        method = "get",
+        operation_id = "list_household_members"
+    )]
+    async fn members(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<MemberWithUser>>> {
+        let Membership { household, .. } =
+            membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
+        Ok(Json(members_with_users(&state, household.id).await?))
+    }
+
+    /// Pending, unexpired invites of the household.
+    #[oai(
+        path = "/api/v1/households/:household_id/invites",
+        method = "get",
+        operation_id = "list_invites"
+    )]
+    async fn invites(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<InviteResponse>>> {
+        let Membership { household, .. } =
+            membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
+        let now = Utc::now().naive_utc();
+        let invites = state
+            .db
+            .read(|conn| async move {
+                household_invite::Entity::find()
+                    .filter(household_invite::Column::HouseholdId.eq(household.id))
+                    .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
+                    .filter(household_invite::Column::ExpiresAt.gt(now))
+                    .order_by_asc(household_invite::Column::CreatedAt)
+                    .all(&conn)
+                    .await
+            })
+            .await?;
+        Ok(Json(invites.into_iter().map(Into::into).collect()))
+    }
+
+    /// Invite someone by email (owners only); valid for seven days.
+    #[oai(
+        path = "/api/v1/households/:household_id/invite",
+        method = "post",
+        operation_id = "create_invite"
+    )]
+    async fn invite(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+        body: Json<InviteCreate>,
+    ) -> ApiResult<Json<InviteResponse>> {
+        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+            .await?
+            .require_owner()?;
+        let household_id = owner.household.id;
+        if let Some(email) = body.0.email.clone() {
+            let now = Utc::now().naive_utc();
+            let (already_member, active_invite) = state
+                .db
+                .read(|conn| {
+                    let email = email.clone();
+                    async move {
+                        let member = household_member::Entity::find()
+                            .inner_join(user::Entity)
+                            .filter(household_member::Column::HouseholdId.eq(household_id))
+                            .filter(user::Column::Email.eq(email.clone()))
+                            .one(&conn)
+                            .await?;
+                        let invite = household_invite::Entity::find()
+                            .filter(household_invite::Column::HouseholdId.eq(household_id))
+                            .filter(household_invite::Column::Email.eq(email))
+                            .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
+                            .filter(household_invite::Column::ExpiresAt.gt(now))
+                            .one(&conn)
+                            .await?;
+                        Ok((member.is_some(), invite.is_some()))
+                    }
+                })
+                .await?;
+            if already_member {
+                return Err(ApiError::bad_request(
+                    "User is already a member of this household",
+                ));
+            }
+            if active_invite {
+                return Err(ApiError::bad_request(
+                    "An active invite already exists for this email",
+                ));
+            }
+        }
+        save_invite(
+            &state,
+            new_invite(household_id, body.0.email, owner.member.user_id)?,
+        )
+        .await
+    }
+
+    /// A link-style invite without an email: anyone holding the token may join (owners only).
+    #[oai(
+        path = "/api/v1/households/:household_id/invite/public",
+        method = "post",
+        operation_id = "create_public_invite"
+    )]
+    async fn public_invite(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+        _body: Json<CreatePublicInviteRequest>,
+    ) -> ApiResult<Json<InviteResponse>> {
+        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+            .await?
+            .require_owner()?;
+        save_invite(
+            &state,
+            new_invite(owner.household.id, None, owner.member.user_id)?,
+        )
+        .await
+    }
+
+    /// Cancel a pending invite (owners only); it is kept, marked expired.
+    #[oai(
+        path = "/api/v1/households/:household_id/invites/:invite_id",
+        method = "delete",
+        operation_id = "cancel_invite"
+    )]
+    async fn cancel_invite(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+        invite_id: Path<Uuid>,
+    ) -> ApiResult<NoContent> {
+        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+            .await?
+            .require_owner()?;
+        let household_id = owner.household.id;
+        let invite_id = invite_id.0;
+        let invite = state
+            .db
+            .read(|conn| async move {
+                household_invite::Entity::find_by_id(invite_id)
+                    .filter(household_invite::Column::HouseholdId.eq(household_id))
+                    .one(&conn)
+                    .await
+            })
+            .await?
+            .ok_or_else(|| ApiError::not_found("Invite not found"))?;
+        if invite.status != InviteStatus::Pending {
+            return Err(ApiError::bad_request("Can only cancel pending invites"));
+        }
+        let txn = state.db.begin().await?;
+        let mut cancelled = invite.into_active_model();
+        cancelled.status = Set(InviteStatus::Expired);
+        cancelled.update(&txn).await?;
+        txn.commit().await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Change a member's role (owners only); the last owner cannot be demoted.
+    #[oai(
+        path = "/api/v1/households/:household_id/members/:member_id",
+        method = "patch",
+        operation_id = "update_member_role"
+    )]
+    async fn update_role(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+        member_id: Path<Uuid>,
+        body: Json<MemberRoleUpdate>,
+    ) -> ApiResult<Json<MemberWithUser>> {
+        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+            .await?
+            .require_owner()?;
+        let household_id = owner.household.id;
+        let (member, user) = member_in(&state, household_id, member_id.0).await?;
+        let role = body.0.role.0;
+        let txn = state.db.begin().await?;
+        if member.role == MemberRole::Owner
+            && role == MemberRole::Member
+            && owner_count(&txn, household_id).await? <= 1
+        {
+            return Err(ApiError::bad_request("Cannot demote the last owner"));
+        }
+        let mut changed = member.into_active_model();
+        changed.role = Set(role);
+        let member = changed.update(&txn).await?;
+        txn.commit().await?;
+        Ok(Json(MemberWithUser::new(member, user)))
+    }
+
+    /// Remove a member (owners only); the last owner cannot be removed.
+    #[oai(
+        path = "/api/v1/households/:household_id/members/:member_id",
+        method = "delete",
+        operation_id = "remove_member"
+    )]
+    async fn remove_member(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+        member_id: Path<Uuid>,
+    ) -> ApiResult<NoContent> {
+        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+            .await?
+            .require_owner()?;
+        let household_id = owner.household.id;
+        let (member, _) = member_in(&state, household_id, member_id.0).await?;
+        let txn = state.db.begin().await?;
+        if member.role == MemberRole::Owner && owner_count(&txn, household_id).await? <= 1 {
+            return Err(ApiError::bad_request("Cannot remove the last owner"));
+        }
+        household_member::Entity::delete_by_id(member.id)
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Leave the household; the last member leaving deletes it.
+    #[oai(
+        path = "/api/v1/households/:household_id/leave",
+        method = "post",
+        operation_id = "leave_household"
+    )]
+    async fn leave(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        household_id: Path<Uuid>,
+    ) -> ApiResult<NoContent> {
+        let me = auth.0.id;
+        let household_id = household_id.0;
+        let mine = match membership(&state, household_id, me, WhenMissing::Forbidden).await {
+            Ok(mine) => mine,
+            Err(ApiError::Forbidden(_)) => {
+                return Err(ApiError::not_found(
+                    "You are not a member of this household",
+                ));
+            }
+            Err(other) => return Err(other),
+        };
+        let txn = state.db.begin().await?;
+        let members = household_member::Entity::find()
+            .filter(household_member::Column::HouseholdId.eq(household_id))
+            .count(&txn)
+            .await?;
+        if mine.is_owner() && members > 1 && owner_count(&txn, household_id).await? <= 1 {
+            return Err(ApiError::bad_request(
+                "You are the last owner. Please transfer ownership to another member before leaving.",
+            ));
+        }
+        if members <= 1 {
+            delete_household(&txn, household_id).await?;
+        } else {
+            household_member::Entity::delete_by_id(mine.member.id)
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(NoContent::Done)
+    }
+}
