@@ -1,6 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{ExpenseCategory, PaymentMethod, SplitType};
+use crate::{
+    enums::{ExpenseCategory, PaymentMethod, SplitType},
+    money::Money,
+};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "expenses")]
@@ -10,7 +13,7 @@ pub struct Model {
     pub household_id: Uuid,
     pub created_by: Uuid,
     #[sea_orm(column_type = "Decimal(Some((10, 2)))")]
-    pub amount: Decimal,
+    pub amount: Money,
     pub description: String,
     pub category: ExpenseCategory,
     pub payment_method: PaymentMethod,

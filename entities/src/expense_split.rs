@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::money::Money;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "expense_splits")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     pub expense_id: Uuid,
     pub user_id: Uuid,
     #[sea_orm(column_type = "Decimal(Some((10, 2)))")]
-    pub amount_owed: Decimal,
+    pub amount_owed: Money,
     pub is_settled: bool,
     pub settled_at: Option<DateTime>,
     pub created_at: DateTime,

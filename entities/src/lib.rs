@@ -8,6 +8,7 @@ pub mod household;
 pub mod household_invite;
 pub mod household_member;
 pub mod item_category;
+pub mod money;
 pub mod shopping_list;
 pub mod shopping_list_item;
 pub mod todo;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::money::Money;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "shopping_list_items")]
 pub struct Model {
@@ -14,7 +16,7 @@ pub struct Model {
     pub is_purchased: bool,
     pub assigned_to_id: Option<Uuid>,
     #[sea_orm(column_type = "Decimal(Some((10, 2)))", nullable)]
-    pub price: Option<Decimal>,
+    pub price: Option<Money>,
     #[sea_orm(column_type = "Text", nullable)]
     pub notes: Option<String>,
     pub is_recurring: bool,

@@ -1,10 +1,13 @@
 //! The HTTP API: one module per tag, assembled into the OpenAPI service here.
 
+mod amount;
 mod auth;
 pub mod choice;
 mod health;
 mod households;
 mod membership;
+mod partial;
+mod shopping;
 pub mod timestamp;
 mod todos;
 
@@ -17,6 +20,7 @@ pub type Apis = (
     auth::AuthApi,
     households::HouseholdsApi,
     todos::TodosApi,
+    shopping::ShoppingApi,
 );
 
 /// The OpenAPI service: routes for every operation and the document they generate.
@@ -28,6 +32,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             auth::AuthApi,
             households::HouseholdsApi,
             todos::TodosApi,
+            shopping::ShoppingApi,
         ),
         TITLE,
         env!("CARGO_PKG_VERSION"),

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::{
     choice::Choice,
     membership::{WhenMissing, membership, require_assignable, scoped_row},
+    partial::apply,
     timestamp::Timestamp,
 };
 use crate::{auth::BearerAuth, error::ApiResult, state::AppState};
@@ -495,21 +496,6 @@ impl TodosApi {
             overdue,
             total: rows.len() as u64,
         }))
-    }
-}
-
-/// Applies a field of a partial update: absent leaves the column, `null` clears it.
-fn apply<T, V>(
-    column: &mut sea_orm::ActiveValue<Option<V>>,
-    update: MaybeUndefined<T>,
-    convert: impl FnOnce(T) -> V,
-) where
-    Option<V>: Into<sea_orm::Value>,
-{
-    match update {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => *column = Set(None),
-        MaybeUndefined::Value(value) => *column = Set(Some(convert(value))),
     }
 }
 

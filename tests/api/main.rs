@@ -16,4 +16,5 @@ mod request_id;
 mod schema;
 mod sentry_reports;
 mod service_process;
+mod shopping;
 mod todos;
