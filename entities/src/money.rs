@@ -61,6 +61,12 @@ impl std::ops::Add for Money {
     }
 }
 
+impl std::ops::AddAssign for Money {
+    fn add_assign(&mut self, other: Money) {
+        self.0 += other.0;
+    }
+}
+
 impl std::ops::Sub for Money {
     type Output = Money;
 

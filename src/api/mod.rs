@@ -3,10 +3,12 @@
 mod amount;
 mod auth;
 pub mod choice;
+mod expenses;
 mod health;
 mod households;
 mod membership;
 mod partial;
+mod people;
 mod shopping;
 pub mod timestamp;
 mod todos;
@@ -21,6 +23,7 @@ pub type Apis = (
     households::HouseholdsApi,
     todos::TodosApi,
     shopping::ShoppingApi,
+    expenses::ExpensesApi,
 );
 
 /// The OpenAPI service: routes for every operation and the document they generate.
@@ -33,6 +36,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             households::HouseholdsApi,
             todos::TodosApi,
             shopping::ShoppingApi,
+            expenses::ExpensesApi,
         ),
         TITLE,
         env!("CARGO_PKG_VERSION"),

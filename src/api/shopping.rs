@@ -1,11 +1,11 @@
 //! `/api/v1/shopping-lists` (and the Android app's `/api/v1/shopping-items/{id}`): a
 //! household's shopping lists, their items, and item categories.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::Utc;
 use entities::{
-    enums::ShoppingListStatus, item_category, money::Money, shopping_list, shopping_list_item, user,
+    enums::ShoppingListStatus, item_category, money::Money, shopping_list, shopping_list_item,
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -25,6 +25,7 @@ use super::{
     choice::Choice,
     membership::{WhenMissing, membership, require_assignable, scoped_row},
     partial::apply,
+    people::users_by_id,
     timestamp::Timestamp,
 };
 use crate::{
@@ -364,23 +365,6 @@ async fn items_of(
     Ok(items)
 }
 
-/// The users with these ids, by id, from one query.
-async fn users_by_id(state: &AppState, ids: Vec<Uuid>) -> ApiResult<HashMap<Uuid, user::Model>> {
-    let users = state
-        .db
-        .read(|conn| {
-            let ids = ids.clone();
-            async move {
-                user::Entity::find()
-                    .filter(user::Column::Id.is_in(ids))
-                    .all(&conn)
-                    .await
-            }
-        })
-        .await?;
-    Ok(users.into_iter().map(|u| (u.id, u)).collect())
-}
-
 /// An item of `list_id` by id; 404 when the list holds no such item.
 async fn item_in(
     state: &AppState,
@@ -693,8 +677,6 @@ impl ShoppingApi {
             ids.extend(item.assigned_to_id);
             ids.extend(item.checked_off_by);
         }
-        ids.sort();
-        ids.dedup();
         let people = users_by_id(&state, ids).await?;
         let name = |id: Option<Uuid>| {
             id.and_then(|id| people.get(&id))

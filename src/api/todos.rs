@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use chrono::Utc;
 use entities::{
     enums::{TodoPriority, TodoStatus},
-    todo, user,
+    todo,
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -24,6 +24,7 @@ use super::{
     choice::Choice,
     membership::{WhenMissing, membership, require_assignable, scoped_row},
     partial::apply,
+    people::users_by_id,
     timestamp::Timestamp,
 };
 use crate::{auth::BearerAuth, error::ApiResult, state::AppState};
@@ -326,22 +327,12 @@ impl TodosApi {
             TODO_NOT_FOUND,
         )
         .await?;
-        let ids: Vec<Uuid> = std::iter::once(todo.created_by)
-            .chain(todo.assigned_to_id)
-            .collect();
-        let people = state
-            .db
-            .read(|conn| {
-                let ids = ids.clone();
-                async move {
-                    user::Entity::find()
-                        .filter(user::Column::Id.is_in(ids))
-                        .all(&conn)
-                        .await
-                }
-            })
-            .await?;
-        let person = |id: Option<Uuid>| id.and_then(|id| people.iter().find(|u| u.id == id));
+        let people = users_by_id(
+            &state,
+            std::iter::once(todo.created_by).chain(todo.assigned_to_id),
+        )
+        .await?;
+        let person = |id: Option<Uuid>| id.and_then(|id| people.get(&id));
         let creator = person(Some(todo.created_by));
         let assignee = person(todo.assigned_to_id);
         Ok(Json(TodoWithDetails {

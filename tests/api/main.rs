@@ -10,6 +10,7 @@ mod authorization;
 mod bad_input;
 mod cold_start;
 mod docs;
+mod expenses;
 mod health;
 mod households;
 mod request_id;

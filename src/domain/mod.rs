@@ -1,0 +1,3 @@
+//! Rules that are not HTTP: they know entities and money, nothing of poem.
+
+pub mod splits;
