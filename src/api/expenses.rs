@@ -17,8 +17,8 @@ use poem_openapi::{
     payload::Json,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -273,7 +273,7 @@ fn label(category: ExpenseCategory) -> String {
     category.to_value()
 }
 
-async fn splits_of(
+pub(super) async fn splits_of(
     state: &AppState,
     expense_ids: Vec<Uuid>,
 ) -> ApiResult<Vec<expense_split::Model>> {
@@ -322,7 +322,7 @@ async fn with_splits(state: &AppState, expense: expense::Model) -> ApiResult<Exp
     })
 }
 
-async fn members_of(
+pub(super) async fn members_of(
     state: &AppState,
     household_id: Uuid,
 ) -> ApiResult<Vec<household_member::Model>> {
@@ -381,6 +381,30 @@ async fn shares_for(state: &AppState, new: &ExpenseCreate) -> ApiResult<Vec<(Uui
         .iter()
         .map(|s| (s.user_id, s.amount_owed.0))
         .collect())
+}
+
+/// Inserts an expense and its splits; the payer's own split is created settled.
+pub(super) async fn insert_expense<C: ConnectionTrait>(
+    conn: &C,
+    expense: expense::ActiveModel,
+    shares: Vec<(Uuid, Money)>,
+) -> Result<expense::Model, sea_orm::DbErr> {
+    let saved = expense.insert(conn).await?;
+    for (user_id, owed) in shares {
+        let own = user_id == saved.created_by;
+        expense_split::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            expense_id: Set(saved.id),
+            user_id: Set(user_id),
+            amount_owed: Set(owed),
+            is_settled: Set(own),
+            settled_at: Set(own.then_some(saved.created_at)),
+            created_at: Set(saved.created_at),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(saved)
 }
 
 /// The expense if the caller created it: 404 when there is none, 403 for anyone else's.
@@ -469,36 +493,25 @@ impl ExpensesApi {
         let shares = shares_for(&state, &new).await?;
         let now = Utc::now().naive_utc();
         let txn = state.db.begin().await?;
-        let saved = expense::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            household_id: Set(new.household_id),
-            created_by: Set(me),
-            amount: Set(new.amount.0),
-            description: Set(new.description),
-            category: Set(new.category.0),
-            payment_method: Set(new.payment_method.0),
-            date: Set(new.date.map_or(now, |d| d.0)),
-            split_type: Set(new.split_type.0),
-            is_personal: Set(new.is_personal),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        for (user_id, owed) in shares {
-            let own = user_id == me;
-            expense_split::ActiveModel {
+        let saved = insert_expense(
+            &txn,
+            expense::ActiveModel {
                 id: Set(Uuid::new_v4()),
-                expense_id: Set(saved.id),
-                user_id: Set(user_id),
-                amount_owed: Set(owed),
-                is_settled: Set(own),
-                settled_at: Set(own.then_some(now)),
+                household_id: Set(new.household_id),
+                created_by: Set(me),
+                amount: Set(new.amount.0),
+                description: Set(new.description),
+                category: Set(new.category.0),
+                payment_method: Set(new.payment_method.0),
+                date: Set(new.date.map_or(now, |d| d.0)),
+                split_type: Set(new.split_type.0),
+                is_personal: Set(new.is_personal),
                 created_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-        }
+                updated_at: Set(now),
+            },
+            shares,
+        )
+        .await?;
         txn.commit().await?;
         Ok(Created::Expense(Json(with_splits(&state, saved).await?)))
     }

@@ -10,6 +10,7 @@ mod membership;
 mod partial;
 mod people;
 mod shopping;
+mod sync;
 pub mod timestamp;
 mod todos;
 
@@ -24,6 +25,7 @@ pub type Apis = (
     todos::TodosApi,
     shopping::ShoppingApi,
     expenses::ExpensesApi,
+    sync::SyncApi,
 );
 
 /// The OpenAPI service: routes for every operation and the document they generate.
@@ -37,6 +39,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             todos::TodosApi,
             shopping::ShoppingApi,
             expenses::ExpensesApi,
+            sync::SyncApi,
         ),
         TITLE,
         env!("CARGO_PKG_VERSION"),

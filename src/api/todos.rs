@@ -27,7 +27,9 @@ use super::{
     people::users_by_id,
     timestamp::Timestamp,
 };
-use crate::{auth::BearerAuth, error::ApiResult, state::AppState};
+use crate::{
+    auth::BearerAuth, domain::todo_status::completed_at, error::ApiResult, state::AppState,
+};
 
 const TODO_NOT_FOUND: &str = "Todo not found";
 
@@ -201,15 +203,14 @@ fn list_order(t: &todo::Model) -> ListKey {
     )
 }
 
-/// `completed_at` follows the status: set when it becomes completed, cleared when it
-/// leaves completed, untouched when the status is not being changed.
+/// Sets the status; `completed_at` follows it (untouched when the status is not changed).
 fn set_status(todo: &mut todo::ActiveModel, current: &todo::Model, status: TodoStatus) {
     todo.status = Set(status);
-    match (status, current.completed_at) {
-        (TodoStatus::Completed, None) => todo.completed_at = Set(Some(Utc::now().naive_utc())),
-        (TodoStatus::Completed, Some(_)) => {}
-        (_, _) => todo.completed_at = Set(None),
-    }
+    todo.completed_at = Set(completed_at(
+        status,
+        current.completed_at,
+        Utc::now().naive_utc(),
+    ));
 }
 
 async fn save(state: &AppState, changed: todo::ActiveModel) -> ApiResult<todo::Model> {

@@ -18,4 +18,5 @@ mod schema;
 mod sentry_reports;
 mod service_process;
 mod shopping;
+mod sync;
 mod todos;
