@@ -94,6 +94,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub max_body_bytes: usize,
+    /// Whether `/metrics` answers (`ENABLE_METRICS`).
+    pub enable_metrics: bool,
+    /// Origins allowed by CORS (`BACKEND_CORS_ORIGINS`); empty allows every origin.
+    pub cors_origins: Vec<String>,
 }
 
 /// A setting that cannot be used; its message is one line naming the variable.
@@ -194,6 +198,8 @@ impl Settings {
             request_timeout: vars.seconds("REQUEST_TIMEOUT_SECONDS", 30)?,
             shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SECONDS", 20)?,
             max_body_bytes: vars.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
+            enable_metrics: vars.parse("ENABLE_METRICS", true)?,
+            cors_origins: vars.origins("BACKEND_CORS_ORIGINS")?,
         })
     }
 }
@@ -232,6 +238,34 @@ impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
                 })
             })
             .transpose()
+    }
+
+    /// A JSON list (`["https://a.example"]`) or a comma-separated list of origins.
+    fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(Vec::new());
+        };
+        let origins: Vec<String> = if raw.trim_start().starts_with('[') {
+            serde_json::from_str(&raw).map_err(|err| ConfigError {
+                variable: name,
+                reason: format!("not a JSON list of strings: {err}"),
+            })?
+        } else {
+            raw.split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect()
+        };
+        if let Some(bad) = origins
+            .iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return Err(ConfigError {
+                variable: name,
+                reason: format!("{bad:?} is not an http(s) origin"),
+            });
+        }
+        Ok(origins)
     }
 
     /// A tracing filter directive such as `info` or `flatmates=debug,sqlx=warn`.
@@ -400,6 +434,54 @@ mod tests {
         assert_eq!(
             settings(&[("LOG_LEVEL", "info,[")]).unwrap_err().variable,
             "LOG_LEVEL"
+        );
+    }
+
+    #[test]
+    fn cors_origins_are_read_from_json_or_comma_lists() {
+        assert!(settings(&[]).unwrap().cors_origins.is_empty());
+        let json = settings(&[(
+            "BACKEND_CORS_ORIGINS",
+            r#"["https://a.example", "http://b.example"]"#,
+        )])
+        .unwrap();
+        assert_eq!(json.cors_origins, ["https://a.example", "http://b.example"]);
+        let comma = settings(&[(
+            "BACKEND_CORS_ORIGINS",
+            "https://a.example, https://c.example",
+        )])
+        .unwrap();
+        assert_eq!(
+            comma.cors_origins,
+            ["https://a.example", "https://c.example"]
+        );
+        assert_eq!(
+            settings(&[("BACKEND_CORS_ORIGINS", "[1, 2]")])
+                .unwrap_err()
+                .variable,
+            "BACKEND_CORS_ORIGINS"
+        );
+        assert_eq!(
+            settings(&[("BACKEND_CORS_ORIGINS", "ftp://x")])
+                .unwrap_err()
+                .variable,
+            "BACKEND_CORS_ORIGINS"
+        );
+    }
+
+    #[test]
+    fn metrics_switch_must_be_a_boolean() {
+        assert!(settings(&[]).unwrap().enable_metrics);
+        assert!(
+            !settings(&[("ENABLE_METRICS", "false")])
+                .unwrap()
+                .enable_metrics
+        );
+        assert_eq!(
+            settings(&[("ENABLE_METRICS", "maybe")])
+                .unwrap_err()
+                .variable,
+            "ENABLE_METRICS"
         );
     }
 

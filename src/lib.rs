@@ -7,14 +7,15 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod middleware;
 pub mod server;
 pub mod state;
 pub mod telemetry;
 
-use poem::{Endpoint, EndpointExt, Response, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, handler, web::Data};
 
-use crate::state::AppState;
+use crate::{error::ApiError, state::AppState};
 
 /// Selects *ring* as the TLS crypto provider for every rustls client in the process (the
 /// Sentry transport, Google's key set); called wherever such a client is built.
@@ -31,7 +32,21 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> + 'static 
         .at("/openapi.json", api.spec_endpoint())
         .at("/api/v1/openapi.json", api.spec_endpoint())
         .nest("/docs", api.swagger_ui())
+        .at("/metrics", prometheus_metrics)
         .nest("/", api)
         .data(state.clone());
-    middleware::stack(routes, &state.settings)
+    middleware::stack(routes, &state.settings, state.metrics.clone())
+}
+
+/// Prometheus text; 404 when `ENABLE_METRICS` is false.
+#[handler]
+fn prometheus_metrics(state: Data<&AppState>) -> Response {
+    if !state.settings.enable_metrics {
+        return ApiError::not_found("Not Found").into_response();
+    }
+    state
+        .metrics
+        .render(&state.db)
+        .with_content_type("text/plain; version=0.0.4")
+        .into_response()
 }

@@ -5,13 +5,14 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use crate::{auth::google::GoogleVerifier, config::Settings, db::Db};
+use crate::{api, auth::google::GoogleVerifier, config::Settings, db::Db, metrics::Metrics};
 
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub google: Arc<GoogleVerifier>,
+    pub metrics: Arc<Metrics>,
     migrated: Arc<AtomicBool>,
 }
 
@@ -25,6 +26,7 @@ impl AppState {
             settings: Arc::new(settings),
             db,
             google: Arc::new(google),
+            metrics: Arc::new(Metrics::new(&api::service().spec())),
             migrated: Arc::new(AtomicBool::new(false)),
         })
     }

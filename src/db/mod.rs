@@ -7,7 +7,8 @@ pub mod retry;
 use std::future::Future;
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -81,6 +82,21 @@ impl Db {
     /// How many transient failures have been retried since start.
     pub fn retries(&self) -> u64 {
         self.retry.retries()
+    }
+
+    /// Open connections in the pool, and how many of them are idle.
+    pub fn pool_size(&self) -> (u32, usize) {
+        match self.conn.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DbBackend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => (0, 0),
+        }
     }
 
     /// Closes every pooled connection; in-flight work finishes first.

@@ -7,9 +7,12 @@ use poem::{
     error::{MethodNotAllowedError, NotFoundError},
     http::StatusCode,
 };
-use poem_openapi::error::{
-    AuthorizationError, ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError,
-    ParseRequestPayloadError,
+use poem_openapi::{
+    OperationId,
+    error::{
+        AuthorizationError, ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError,
+        ParseRequestPayloadError,
+    },
 };
 
 use crate::error::{ApiError, ValidationDetail};
@@ -17,9 +20,22 @@ use crate::error::{ApiError, ValidationDetail};
 pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     Ok(match next.call(req).await {
         Ok(response) => response.into_response(),
-        Err(err) if err.is_from_response() => err.into_response(),
-        Err(err) => convert(err).into_response(),
+        Err(err) => respond(err),
     })
+}
+
+/// The response for any error: an `ApiError` as it is, anything else converted.
+pub fn respond(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    // Keep the operation id poem-openapi attached, for the metrics' route label.
+    let operation = err.data::<OperationId>().copied();
+    let mut response = convert(err).into_response();
+    if let Some(operation) = operation {
+        response.set_data(operation);
+    }
+    response
 }
 
 fn detail(loc: &[&str], msg: &str, kind: &str) -> ValidationDetail {

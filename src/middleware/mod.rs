@@ -1,24 +1,32 @@
 //! The layers every request passes through, outermost first:
 //! request id and access log, panic catcher, Sentry hub, deadline, body limit, the
 //! converter that turns every framework error into the one JSON error shape, and the
-//! trailing-slash normalisation in front of the router.
+//! trailing-slash normalisation in front of the router. Metrics and CORS sit just inside
+//! the request id, so preflight answers and every counted request carry one.
 
 pub mod body_limit;
 pub mod deadline;
 pub mod error_converter;
+pub mod metrics;
 pub mod panic;
 pub mod request_id;
 pub mod sentry_hub;
 
 use poem::{
     Endpoint, EndpointExt, IntoEndpoint, Response,
-    middleware::{CatchPanic, NormalizePath, TrailingSlash},
+    middleware::{CatchPanic, Cors, NormalizePath, TrailingSlash},
 };
 
-use crate::config::Settings;
+use std::sync::Arc;
+
+use crate::{config::Settings, metrics::Metrics};
 
 /// Wraps `routes` in the service's middleware stack.
-pub fn stack<E>(routes: E, settings: &Settings) -> impl Endpoint<Output = Response> + use<E>
+pub fn stack<E>(
+    routes: E,
+    settings: &Settings,
+    metrics: Arc<Metrics>,
+) -> impl Endpoint<Output = Response> + use<E>
 where
     E: IntoEndpoint,
     E::Endpoint: 'static,
@@ -34,5 +42,18 @@ where
         .around(move |next, req| deadline::layer(next, req, deadline))
         .around(sentry_hub::layer)
         .with(CatchPanic::new().with_handler(panic::response))
+        .around(move |next, req| metrics::layer(next, req, metrics.clone()))
+        .with(cors(&settings.cors_origins))
         .around(request_id::layer)
+}
+
+/// CORS for `origins`; every origin when the list is empty (as the old backend did).
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::new().expose_header(request_id::HEADER);
+    if origins.is_empty() {
+        cors
+    } else {
+        cors.allow_origins(origins.iter().map(String::as_str))
+            .allow_credentials(true)
+    }
 }

@@ -49,9 +49,10 @@ pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
     let header = HeaderValue::from_str(&id).ok();
     let mut response = REQUEST_ID
         .scope(id, async move {
+            // Errors raised outside the converter (CORS refusals) get the JSON shape too.
             let response = match next.call(req).await {
                 Ok(response) => response.into_response(),
-                Err(err) => err.into_response(),
+                Err(err) => super::error_converter::respond(err),
             };
             tracing::info!(
                 status = response.status().as_u16(),

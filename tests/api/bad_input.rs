@@ -276,9 +276,12 @@ async fn wrong_method_is_405_json() {
 async fn request_past_the_deadline_is_504_json() {
     let settings =
         crate::harness::settings("sqlite::memory:", &[("REQUEST_TIMEOUT_SECONDS", "0.2")]);
-    let client = poem::test::TestClient::new(poem::EndpointExt::boxed(
-        flatmates::middleware::stack(OpenApiService::new(ProbeApi, "probe", "1"), &settings),
-    ));
+    let client =
+        poem::test::TestClient::new(poem::EndpointExt::boxed(flatmates::middleware::stack(
+            OpenApiService::new(ProbeApi, "probe", "1"),
+            &settings,
+            std::sync::Arc::new(flatmates::metrics::Metrics::default()),
+        )));
     let body = error_body(
         client.get("/slow").send().await,
         StatusCode::GATEWAY_TIMEOUT,

@@ -195,7 +195,8 @@ where
     E::Endpoint: 'static,
 {
     let settings = settings("sqlite::memory:", &[]);
-    TestClient::new(flatmates::middleware::stack(endpoint, &settings).boxed())
+    let metrics = std::sync::Arc::new(flatmates::metrics::Metrics::default());
+    TestClient::new(flatmates::middleware::stack(endpoint, &settings, metrics).boxed())
 }
 
 /// The real binary on a real port, with its stdout lines readable by the test.

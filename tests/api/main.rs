@@ -5,6 +5,7 @@ mod harness;
 mod http_stub;
 mod proxy;
 
+mod android_calls;
 mod auth;
 mod authorization;
 mod bad_input;
@@ -13,6 +14,7 @@ mod docs;
 mod expenses;
 mod health;
 mod households;
+mod observability;
 mod request_id;
 mod schema;
 mod sentry_reports;
