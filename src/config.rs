@@ -38,6 +38,38 @@ impl FromStr for Environment {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AiProvider {
+    OpenAi,
+    Gemini,
+}
+
+impl FromStr for AiProvider {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "openai" => Ok(Self::OpenAi),
+            "gemini" => Ok(Self::Gemini),
+            _ => Err("expected openai or gemini".into()),
+        }
+    }
+}
+
+/// Where chore suggestions come from; without the chosen provider's key there are none.
+#[derive(Clone, Debug)]
+pub struct AiSettings {
+    pub provider: AiProvider,
+    pub openai_api_key: Option<String>,
+    pub openai_base_url: String,
+    pub openai_model: String,
+    pub gemini_api_key: Option<String>,
+    pub gemini_base_url: String,
+    pub gemini_model: String,
+    /// Bounds one call to the provider.
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Json,
     Pretty,
@@ -98,6 +130,7 @@ pub struct Settings {
     pub enable_metrics: bool,
     /// Origins allowed by CORS (`BACKEND_CORS_ORIGINS`); empty allows every origin.
     pub cors_origins: Vec<String>,
+    pub ai: AiSettings,
 }
 
 /// A setting that cannot be used; its message is one line naming the variable.
@@ -200,6 +233,31 @@ impl Settings {
             max_body_bytes: vars.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
             enable_metrics: vars.parse("ENABLE_METRICS", true)?,
             cors_origins: vars.origins("BACKEND_CORS_ORIGINS")?,
+            ai: AiSettings {
+                // Gemini is the default when only its key is set, as in the old backend.
+                provider: vars.parse(
+                    "AI_PROVIDER",
+                    match (vars.get("GEMINI_API_KEY"), vars.get("OPENAI_API_KEY")) {
+                        (Some(_), None) => AiProvider::Gemini,
+                        _ => AiProvider::OpenAi,
+                    },
+                )?,
+                openai_api_key: vars.get("OPENAI_API_KEY"),
+                openai_base_url: vars
+                    .get("OPENAI_BASE_URL")
+                    .unwrap_or_else(|| "https://api.openai.com/v1".into()),
+                openai_model: vars
+                    .get("OPENAI_MODEL")
+                    .unwrap_or_else(|| "gpt-4o-mini".into()),
+                gemini_api_key: vars.get("GEMINI_API_KEY"),
+                gemini_base_url: vars
+                    .get("GEMINI_BASE_URL")
+                    .unwrap_or_else(|| "https://generativelanguage.googleapis.com".into()),
+                gemini_model: vars
+                    .get("GEMINI_MODEL")
+                    .unwrap_or_else(|| "gemini-1.5-flash".into()),
+                timeout: vars.seconds("AI_TIMEOUT_SECONDS", 10)?,
+            },
         })
     }
 }

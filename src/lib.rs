@@ -1,6 +1,7 @@
 //! The Flatmates API service: households, chores, shopping lists and shared expenses for
 //! an offline-first Android app, over the schema the old Python backend built.
 
+pub mod ai;
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -5,7 +5,9 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use crate::{api, auth::google::GoogleVerifier, config::Settings, db::Db, metrics::Metrics};
+use crate::{
+    ai::AiClient, api, auth::google::GoogleVerifier, config::Settings, db::Db, metrics::Metrics,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,6 +15,7 @@ pub struct AppState {
     pub db: Db,
     pub google: Arc<GoogleVerifier>,
     pub metrics: Arc<Metrics>,
+    pub ai: Arc<AiClient>,
     migrated: Arc<AtomicBool>,
 }
 
@@ -22,7 +25,9 @@ impl AppState {
             settings.google_jwks_url.clone(),
             settings.google_client_id.clone(),
         )?;
+        let ai = AiClient::new(settings.ai.clone())?;
         Ok(Self {
+            ai: Arc::new(ai),
             settings: Arc::new(settings),
             db,
             google: Arc::new(google),

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDateTime, Utc};
 use entities::{
-    enums::{ExpenseCategory, PaymentMethod, SplitType},
+    enums::{ExpenseCategory, PaymentMethod, SplitType, TodoStatus},
     expense, expense_split, household_member,
     money::Money,
-    user,
+    todo, user,
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -927,11 +927,62 @@ impl ExpensesApi {
         auth: BearerAuth,
         household_id: Query<Uuid>,
     ) -> ApiResult<Json<TaskSuggestionsResponse>> {
-        membership(&state, household_id.0, auth.0.id, WhenMissing::Forbidden).await?;
-        Ok(Json(TaskSuggestionsResponse {
-            suggestions: Vec::new(),
-        }))
+        let household_id = household_id.0;
+        membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
+        let context = household_context(&state, household_id).await?;
+        let suggestions = state
+            .ai
+            .suggest(&context)
+            .await
+            .into_iter()
+            .map(|s| TaskSuggestion {
+                title: s.title,
+                description: s.description,
+                priority: s.priority,
+                category: s.category,
+                reasoning: s.reasoning,
+            })
+            .collect();
+        Ok(Json(TaskSuggestionsResponse { suggestions }))
     }
+}
+
+/// What the AI is told about a household: its recent expenses and its open todos.
+async fn household_context(state: &AppState, household_id: Uuid) -> ApiResult<String> {
+    let since = Utc::now().naive_utc() - Duration::days(30);
+    let (expenses, todos) = state
+        .db
+        .read(|conn| async move {
+            let expenses = expense::Entity::find()
+                .filter(expense::Column::HouseholdId.eq(household_id))
+                .filter(expense::Column::Date.gte(since))
+                .order_by_desc(expense::Column::Date)
+                .limit(20)
+                .all(&conn)
+                .await?;
+            let todos = todo::Entity::find()
+                .filter(todo::Column::HouseholdId.eq(household_id))
+                .filter(todo::Column::Status.ne(TodoStatus::Completed))
+                .limit(20)
+                .all(&conn)
+                .await?;
+            Ok((expenses, todos))
+        })
+        .await?;
+    let mut context = String::from("Recent expenses:\n");
+    for e in &expenses {
+        context.push_str(&format!(
+            "- {} ({}): {}\n",
+            e.description,
+            label(e.category),
+            e.amount
+        ));
+    }
+    context.push_str("Open todos:\n");
+    for t in &todos {
+        context.push_str(&format!("- {}\n", t.title));
+    }
+    Ok(context)
 }
 
 /// One period's figures; `None` for a period without expenses.

@@ -2,9 +2,12 @@
 //! ingest host, Google's key set endpoint): it answers every request with the response
 //! the test sets, and hands each request body to the test.
 
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
 use tokio::{
@@ -18,6 +21,8 @@ pub struct StubResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// How long to wait before answering (a slow provider).
+    pub delay: Duration,
 }
 
 impl StubResponse {
@@ -26,6 +31,7 @@ impl StubResponse {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.into(),
+            delay: Duration::ZERO,
         }
     }
 }
@@ -108,6 +114,7 @@ async fn serve(
         }
         let reply = response.lock().expect("stub state").clone();
         requests.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(reply.delay).await;
         let _ = bodies.send(String::from_utf8_lossy(&body).into_owned());
         let mut head = format!(
             "HTTP/1.1 {} Stub\r\ncontent-length: {}\r\n",

@@ -5,6 +5,7 @@ mod harness;
 mod http_stub;
 mod proxy;
 
+mod ai_suggestions;
 mod android_calls;
 mod auth;
 mod authorization;
