@@ -14,7 +14,7 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 
-use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, handler, web::Data};
+use poem::{EndpointExt, IntoResponse, Response, Route, endpoint::BoxEndpoint, handler, web::Data};
 
 use crate::{error::ApiError, state::AppState};
 
@@ -26,8 +26,9 @@ pub fn install_tls_provider() {
 }
 
 /// The whole application: routes, documentation and the middleware stack. The one place
-/// the app is built, used by the binary and by the tests.
-pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> + 'static {
+/// the app is built, used by the binary and by the tests. Boxed: the fully spelled-out
+/// type of the layered endpoint is deep enough to exhaust the compiler's recursion limit.
+pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
     let api = api::service();
     let routes = Route::new()
         .at("/openapi.json", api.spec_endpoint())
@@ -36,7 +37,7 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> + 'static 
         .at("/metrics", prometheus_metrics)
         .nest("/", api)
         .data(state.clone());
-    middleware::stack(routes, &state.settings, state.metrics.clone())
+    middleware::stack(routes, &state.settings, state.metrics.clone()).boxed()
 }
 
 /// Prometheus text; 404 when `ENABLE_METRICS` is false.

@@ -383,6 +383,42 @@ async fn shares_for(state: &AppState, new: &ExpenseCreate) -> ApiResult<Vec<(Uui
         .collect())
 }
 
+/// The households a listing covers: the one asked for (the caller must be a member), or
+/// every household the caller is in.
+async fn scope(state: &AppState, household_id: Option<Uuid>, me: Uuid) -> ApiResult<Vec<Uuid>> {
+    if let Some(id) = household_id {
+        membership(state, id, me, WhenMissing::Forbidden).await?;
+        return Ok(vec![id]);
+    }
+    Ok(state
+        .db
+        .read(|conn| async move {
+            household_member::Entity::find()
+                .select_only()
+                .column(household_member::Column::HouseholdId)
+                .filter(household_member::Column::UserId.eq(me))
+                .into_tuple()
+                .all(&conn)
+                .await
+        })
+        .await?)
+}
+
+async fn expense_for_member(
+    state: &AppState,
+    expense_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<expense::Model> {
+    scoped_row::<expense::Entity>(
+        state,
+        expense_id,
+        expense::Column::HouseholdId,
+        user_id,
+        EXPENSE_NOT_FOUND,
+    )
+    .await
+}
+
 /// Inserts an expense and its splits; the payer's own split is created settled.
 pub(super) async fn insert_expense<C: ConnectionTrait>(
     conn: &C,
@@ -543,26 +579,7 @@ impl ExpensesApi {
         limit: Query<u64>,
     ) -> ApiResult<Json<Vec<ExpenseResponse>>> {
         let me = auth.0.id;
-        let households: Vec<Uuid> = match household_id.0 {
-            Some(id) => {
-                membership(&state, id, me, WhenMissing::Forbidden).await?;
-                vec![id]
-            }
-            None => {
-                state
-                    .db
-                    .read(|conn| async move {
-                        household_member::Entity::find()
-                            .select_only()
-                            .column(household_member::Column::HouseholdId)
-                            .filter(household_member::Column::UserId.eq(me))
-                            .into_tuple()
-                            .all(&conn)
-                            .await
-                    })
-                    .await?
-            }
-        };
+        let households = scope(&state, household_id.0, me).await?;
         let (category, personal) = (category.0.map(|c| c.0), is_personal.0);
         let (start, end) = (start_date.0.map(|t| t.0), end_date.0.map(|t| t.0));
         let (skip, limit) = (skip.0, limit.0);
@@ -615,14 +632,7 @@ impl ExpensesApi {
         auth: BearerAuth,
         expense_id: Path<Uuid>,
     ) -> ApiResult<Json<ExpenseWithSplits>> {
-        let expense = scoped_row::<expense::Entity>(
-            &state,
-            expense_id.0,
-            expense::Column::HouseholdId,
-            auth.0.id,
-            EXPENSE_NOT_FOUND,
-        )
-        .await?;
+        let expense = expense_for_member(&state, expense_id.0, auth.0.id).await?;
         Ok(Json(with_splits(&state, expense).await?))
     }
 
@@ -690,14 +700,7 @@ impl ExpensesApi {
         expense_id: Path<Uuid>,
         body: Json<SettleRequest>,
     ) -> ApiResult<Json<SettlementResponse>> {
-        let expense = scoped_row::<expense::Entity>(
-            &state,
-            expense_id.0,
-            expense::Column::HouseholdId,
-            auth.0.id,
-            EXPENSE_NOT_FOUND,
-        )
-        .await?;
+        let expense = expense_for_member(&state, expense_id.0, auth.0.id).await?;
         let mut ids = body.0.split_ids;
         ids.sort_unstable();
         ids.dedup();
@@ -827,26 +830,7 @@ impl ExpensesApi {
         if user_id.0 != me {
             return Err(ApiError::forbidden("You can only view your own analytics"));
         }
-        let households: Vec<Uuid> = match household_id.0 {
-            Some(id) => {
-                membership(&state, id, me, WhenMissing::Forbidden).await?;
-                vec![id]
-            }
-            None => {
-                state
-                    .db
-                    .read(|conn| async move {
-                        household_member::Entity::find()
-                            .select_only()
-                            .column(household_member::Column::HouseholdId)
-                            .filter(household_member::Column::UserId.eq(me))
-                            .into_tuple()
-                            .all(&conn)
-                            .await
-                    })
-                    .await?
-            }
-        };
+        let households = scope(&state, household_id.0, me).await?;
         let period_end = Utc::now().naive_utc();
         let period_start = period_end - Duration::days(30 * i64::from(months.0));
         let expenses = state

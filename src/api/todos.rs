@@ -213,6 +213,17 @@ fn set_status(todo: &mut todo::ActiveModel, current: &todo::Model, status: TodoS
     ));
 }
 
+async fn todo_for_member(state: &AppState, todo_id: Uuid, user_id: Uuid) -> ApiResult<todo::Model> {
+    scoped_row::<todo::Entity>(
+        state,
+        todo_id,
+        todo::Column::HouseholdId,
+        user_id,
+        TODO_NOT_FOUND,
+    )
+    .await
+}
+
 async fn save(state: &AppState, changed: todo::ActiveModel) -> ApiResult<todo::Model> {
     let txn = state.db.begin().await?;
     let saved = changed.update(&txn).await?;
@@ -320,14 +331,7 @@ impl TodosApi {
         auth: BearerAuth,
         todo_id: Path<Uuid>,
     ) -> ApiResult<Json<TodoWithDetails>> {
-        let todo = scoped_row::<todo::Entity>(
-            &state,
-            todo_id.0,
-            todo::Column::HouseholdId,
-            auth.0.id,
-            TODO_NOT_FOUND,
-        )
-        .await?;
+        let todo = todo_for_member(&state, todo_id.0, auth.0.id).await?;
         let people = users_by_id(
             &state,
             std::iter::once(todo.created_by).chain(todo.assigned_to_id),
@@ -358,14 +362,7 @@ impl TodosApi {
         todo_id: Path<Uuid>,
         body: Json<TodoUpdate>,
     ) -> ApiResult<Json<TodoResponse>> {
-        let current = scoped_row::<todo::Entity>(
-            &state,
-            todo_id.0,
-            todo::Column::HouseholdId,
-            auth.0.id,
-            TODO_NOT_FOUND,
-        )
-        .await?;
+        let current = todo_for_member(&state, todo_id.0, auth.0.id).await?;
         let update = body.0;
         if let MaybeUndefined::Value(assignee) = update.assigned_to_id {
             require_assignable(&state, current.household_id, assignee).await?;
@@ -408,14 +405,7 @@ impl TodosApi {
         todo_id: Path<Uuid>,
         body: Json<TodoStatusUpdate>,
     ) -> ApiResult<Json<TodoResponse>> {
-        let current = scoped_row::<todo::Entity>(
-            &state,
-            todo_id.0,
-            todo::Column::HouseholdId,
-            auth.0.id,
-            TODO_NOT_FOUND,
-        )
-        .await?;
+        let current = todo_for_member(&state, todo_id.0, auth.0.id).await?;
         let mut changed = current.clone().into_active_model();
         set_status(&mut changed, &current, body.0.status.0);
         changed.updated_at = Set(Utc::now().naive_utc());
@@ -434,14 +424,7 @@ impl TodosApi {
         auth: BearerAuth,
         todo_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let todo = scoped_row::<todo::Entity>(
-            &state,
-            todo_id.0,
-            todo::Column::HouseholdId,
-            auth.0.id,
-            TODO_NOT_FOUND,
-        )
-        .await?;
+        let todo = todo_for_member(&state, todo_id.0, auth.0.id).await?;
         let txn = state.db.begin().await?;
         todo::Entity::delete_by_id(todo.id).exec(&txn).await?;
         txn.commit().await?;

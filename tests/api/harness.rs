@@ -174,7 +174,7 @@ impl TestApp {
         state.db.migrate().await.expect("migrations apply");
         state.mark_migrated();
         Self {
-            client: TestClient::new(build_app(state.clone()).boxed()),
+            client: TestClient::new(build_app(state.clone())),
             state,
             db,
         }
@@ -474,5 +474,27 @@ impl TestApp {
     /// The number of rows `sql` (a `SELECT COUNT(*) ...` cast to text) counts.
     pub async fn count(&self, sql: &str) -> i64 {
         self.db.strings(sql).await[0].parse().expect("a count")
+    }
+}
+
+/// A household with its owner (Olive) and one more member (Max).
+pub struct Flat {
+    pub app: TestApp,
+    pub owner: TestUser,
+    pub member: TestUser,
+    pub household: String,
+}
+
+pub async fn flat() -> Flat {
+    let app = TestApp::spawn().await;
+    let owner = app.user("Olive").await;
+    let member = app.user("Max").await;
+    let household = app.household(&owner, "Flat 1").await;
+    app.join(&owner, &household, &member).await;
+    Flat {
+        app,
+        owner,
+        member,
+        household,
     }
 }

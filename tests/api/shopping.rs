@@ -4,31 +4,10 @@
 use poem::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, TestUser};
-
-struct Flat {
-    app: TestApp,
-    owner: TestUser,
-    member: TestUser,
-    household: String,
-}
-
-async fn flat() -> Flat {
-    let app = TestApp::spawn().await;
-    let owner = app.user("Olive").await;
-    let member = app.user("Max").await;
-    let household = app.household(&owner, "Flat 1").await;
-    app.join(&owner, &household, &member).await;
-    Flat {
-        app,
-        owner,
-        member,
-        household,
-    }
-}
+use crate::harness::{Flat, flat};
 
 impl Flat {
-    async fn list(&self, name: &str) -> String {
+    async fn new_list(&self, name: &str) -> String {
         let (status, list) = self
             .app
             .post(
@@ -41,7 +20,7 @@ impl Flat {
         list["id"].as_str().expect("id").to_owned()
     }
 
-    async fn item(&self, list: &str, body: Value) -> Value {
+    async fn new_item(&self, list: &str, body: Value) -> Value {
         let (status, item) = self
             .app
             .post(
@@ -74,7 +53,7 @@ async fn create_list_and_read_it_back_with_items_and_names() {
     assert_eq!(list["status"], "active");
     assert_eq!(list["description"], "Lidl");
     let list_id = id(&list).to_owned();
-    f.item(&list_id, json!({"name": "Milk", "quantity": 2, "unit": "l", "price": "1.10", "assigned_to_id": f.owner.id})).await;
+    f.new_item(&list_id, json!({"name": "Milk", "quantity": 2, "unit": "l", "price": "1.10", "assigned_to_id": f.owner.id})).await;
     let (status, detail) = f
         .app
         .get(&format!("/api/v1/shopping-lists/{list_id}"), &f.member)
@@ -94,8 +73,8 @@ async fn create_list_and_read_it_back_with_items_and_names() {
 #[tokio::test]
 async fn lists_are_newest_first_and_archived_only_on_request() {
     let f = flat().await;
-    let old = f.list("Old").await;
-    f.list("New").await;
+    let old = f.new_list("Old").await;
+    f.new_list("New").await;
     let (status, _) = f
         .app
         .put(
@@ -139,8 +118,8 @@ async fn lists_are_newest_first_and_archived_only_on_request() {
 #[tokio::test]
 async fn update_and_delete_a_list_with_its_items() {
     let f = flat().await;
-    let list = f.list("Weekly").await;
-    f.item(&list, json!({"name": "Milk"})).await;
+    let list = f.new_list("Weekly").await;
+    f.new_item(&list, json!({"name": "Milk"})).await;
     let path = format!("/api/v1/shopping-lists/{list}");
     let (status, body) = f
         .app
@@ -179,15 +158,16 @@ async fn update_and_delete_a_list_with_its_items() {
 #[tokio::test]
 async fn items_are_unpurchased_first_then_by_position_and_filterable() {
     let f = flat().await;
-    let list = f.list("Weekly").await;
+    let list = f.new_list("Weekly").await;
     let bread = f
-        .item(
+        .new_item(
             &list,
             json!({"name": "Bread", "position": 2, "category": "bakery"}),
         )
         .await;
-    f.item(&list, json!({"name": "Eggs", "position": 1})).await;
-    f.item(
+    f.new_item(&list, json!({"name": "Eggs", "position": 1}))
+        .await;
+    f.new_item(
         &list,
         json!({"name": "Apples", "position": 3, "category": "fruit"}),
     )
@@ -256,7 +236,7 @@ async fn items_are_unpurchased_first_then_by_position_and_filterable() {
 #[tokio::test]
 async fn item_bounds_are_422() {
     let f = flat().await;
-    let list = f.list("Weekly").await;
+    let list = f.new_list("Weekly").await;
     let path = format!("/api/v1/shopping-lists/{list}/items");
     for bad in [
         json!({"name": ""}),
@@ -286,7 +266,7 @@ async fn item_bounds_are_422() {
 #[tokio::test]
 async fn item_for_a_non_member_assignee_is_400() {
     let f = flat().await;
-    let list = f.list("Weekly").await;
+    let list = f.new_list("Weekly").await;
     let stranger = f.app.user("Sam").await;
     let (status, body) = f
         .app
@@ -306,12 +286,13 @@ async fn item_for_a_non_member_assignee_is_400() {
 #[tokio::test]
 async fn prices_add_up_exactly_to_the_cent() {
     let f = flat().await;
-    let list = f.list("Big").await;
+    let list = f.new_list("Big").await;
     for price in [json!("0.10"), json!(0.2), json!("99999999.99"), json!(12)] {
-        f.item(&list, json!({"name": "thing", "price": price}))
+        f.new_item(&list, json!({"name": "thing", "price": price}))
             .await;
     }
-    f.item(&list, json!({"name": "free", "category": ""})).await;
+    f.new_item(&list, json!({"name": "free", "category": ""}))
+        .await;
     let (status, stats) = f
         .app
         .get(&format!("/api/v1/shopping-lists/{list}/stats"), &f.member)
@@ -338,7 +319,7 @@ async fn prices_add_up_exactly_to_the_cent() {
 #[tokio::test]
 async fn stats_of_an_empty_list_have_no_total_price() {
     let f = flat().await;
-    let list = f.list("Empty").await;
+    let list = f.new_list("Empty").await;
     let (_, stats) = f
         .app
         .get(&format!("/api/v1/shopping-lists/{list}/stats"), &f.member)
@@ -352,9 +333,9 @@ async fn stats_of_an_empty_list_have_no_total_price() {
 #[tokio::test]
 async fn update_item_sets_clears_and_checks_off() {
     let f = flat().await;
-    let list = f.list("Weekly").await;
+    let list = f.new_list("Weekly").await;
     let item = f
-        .item(
+        .new_item(
             &list,
             json!({"name": "Milk", "price": "1.00", "notes": "oat"}),
         )
@@ -392,8 +373,8 @@ async fn update_item_sets_clears_and_checks_off() {
 #[tokio::test]
 async fn item_routes_by_item_id_update_and_delete() {
     let f = flat().await;
-    let list = f.list("Weekly").await;
-    let item = f.item(&list, json!({"name": "Milk"})).await;
+    let list = f.new_list("Weekly").await;
+    let item = f.new_item(&list, json!({"name": "Milk"})).await;
     let path = format!("/api/v1/shopping-items/{}", id(&item));
     let (status, body) = f.app.put(&path, &f.owner, json!({"name": "Butter"})).await;
     assert_eq!(status, StatusCode::OK);
@@ -408,8 +389,8 @@ async fn item_routes_by_item_id_update_and_delete() {
 #[tokio::test]
 async fn delete_item_of_a_list() {
     let f = flat().await;
-    let list = f.list("Weekly").await;
-    let item = f.item(&list, json!({"name": "Milk"})).await;
+    let list = f.new_list("Weekly").await;
+    let item = f.new_item(&list, json!({"name": "Milk"})).await;
     let path = format!("/api/v1/shopping-lists/{list}/items/{}", id(&item));
     assert_eq!(
         f.app.delete(&path, &f.member).await.0,
@@ -513,8 +494,8 @@ async fn categories_route_is_reached_and_holds_global_and_household_ones() {
 #[tokio::test]
 async fn another_households_user_gets_403_or_404_and_never_data() {
     let f = flat().await;
-    let list = f.list("Secret list").await;
-    let item = f.item(&list, json!({"name": "Secret item"})).await;
+    let list = f.new_list("Secret list").await;
+    let item = f.new_item(&list, json!({"name": "Secret item"})).await;
     let item = id(&item).to_owned();
     let intruder = f.app.user("Ivan").await;
     let theirs = f.app.household(&intruder, "Flat 2").await;

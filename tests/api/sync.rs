@@ -5,28 +5,7 @@ use poem::http::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::harness::{TestApp, TestUser};
-
-struct Flat {
-    app: TestApp,
-    owner: TestUser,
-    member: TestUser,
-    household: String,
-}
-
-async fn flat() -> Flat {
-    let app = TestApp::spawn().await;
-    let owner = app.user("Olive").await;
-    let member = app.user("Max").await;
-    let household = app.household(&owner, "Flat 1").await;
-    app.join(&owner, &household, &member).await;
-    Flat {
-        app,
-        owner,
-        member,
-        household,
-    }
-}
+use crate::harness::{Flat, TestApp, TestUser, flat};
 
 impl Flat {
     async fn sync(&self, user: &TestUser, since: i64, changes: Value) -> Value {

@@ -4,28 +4,7 @@
 use poem::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, TestUser};
-
-struct Flat {
-    app: TestApp,
-    owner: TestUser,
-    member: TestUser,
-    household: String,
-}
-
-async fn flat() -> Flat {
-    let app = TestApp::spawn().await;
-    let owner = app.user("Olive").await;
-    let member = app.user("Max").await;
-    let household = app.household(&owner, "Flat 1").await;
-    app.join(&owner, &household, &member).await;
-    Flat {
-        app,
-        owner,
-        member,
-        household,
-    }
-}
+use crate::harness::{Flat, flat};
 
 impl Flat {
     async fn todo(&self, body: Value) -> Value {
@@ -36,7 +15,7 @@ impl Flat {
         todo
     }
 
-    async fn list(&self, query: &str) -> Vec<String> {
+    async fn titles(&self, query: &str) -> Vec<String> {
         let (status, body) = self
             .app
             .get(
@@ -174,7 +153,7 @@ async fn list_is_ordered_by_status_priority_due_date_and_recency() {
         );
     }
     assert_eq!(
-        f.list("").await,
+        f.titles("").await,
         [
             "high-early",
             "high-late",
@@ -184,12 +163,12 @@ async fn list_is_ordered_by_status_priority_due_date_and_recency() {
             "done-high"
         ]
     );
-    assert_eq!(f.list("&include_completed=false").await.len(), 5);
+    assert_eq!(f.titles("&include_completed=false").await.len(), 5);
     assert_eq!(
-        f.list("&status=completed&include_completed=false").await,
+        f.titles("&status=completed&include_completed=false").await,
         ["done-high"]
     );
-    assert_eq!(f.list("&status=IN_PROGRESS").await, ["doing-low"]);
+    assert_eq!(f.titles("&status=IN_PROGRESS").await, ["doing-low"]);
 }
 
 #[tokio::test]
@@ -200,7 +179,7 @@ async fn list_assigned_to_me_includes_unassigned() {
     f.todo(json!({"title": "theirs", "assigned_to_id": f.owner.id}))
         .await;
     f.todo(json!({"title": "anyone"})).await;
-    let mut titles = f.list("&assigned_to_me=true").await;
+    let mut titles = f.titles("&assigned_to_me=true").await;
     titles.sort();
     assert_eq!(titles, ["anyone", "mine"]);
 }
