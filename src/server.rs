@@ -32,6 +32,12 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let grace = settings.shutdown_grace;
+    tracing::info!(
+        service = %settings.project_name,
+        version = %settings.version,
+        environment = settings.environment.as_str(),
+        "starting"
+    );
     let db = Db::connect(&settings.database).await?;
     let state = AppState::new(settings, db.clone())?;
     for local in acceptor.local_addr() {

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    TransactionTrait,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -61,9 +61,19 @@ impl Db {
     /// Opens the transaction a write runs in. Only getting a connection and `BEGIN` are
     /// retried, since nothing has reached the server yet; the statements and the `COMMIT`
     /// run once, so a write whose acknowledgement was lost is never replayed blindly.
+    ///
+    /// On SQLite the transaction takes the write lock at `BEGIN IMMEDIATE`, so concurrent
+    /// writers wait for each other (up to the busy timeout) instead of failing when a
+    /// reading transaction tries to become a writing one.
     pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
         self.retry
-            .run("begin", is_transient, || self.conn.begin())
+            .run("begin", is_transient, || {
+                self.conn.begin_with_options(options)
+            })
             .await
     }
 

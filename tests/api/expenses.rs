@@ -376,6 +376,45 @@ async fn settling_marks_splits_once() {
 }
 
 #[tokio::test]
+async fn concurrent_settlements_settle_each_split_once() {
+    let f = flat().await;
+    let expense = f
+        .expense(&f.owner, json!({"amount": 90, "description": "Internet"}))
+        .await;
+    let path = format!(
+        "/api/v1/expenses/{}/settle",
+        expense["id"].as_str().expect("id")
+    );
+    let ids: Vec<Value> = expense["splits"]
+        .as_array()
+        .expect("splits")
+        .iter()
+        .map(|s| s["id"].clone())
+        .collect();
+    let body = json!({"split_ids": ids});
+    let attempts = (0..6).map(|i| {
+        let settler = if i % 2 == 0 { &f.member } else { &f.third };
+        f.app.post(&path, settler, body.clone())
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut settled = 0;
+    for (status, answer) in answers {
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        settled += answer["settled_count"].as_u64().expect("count");
+    }
+    assert_eq!(
+        settled, 2,
+        "each unsettled split is reported settled exactly once"
+    );
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) || '' FROM expense_splits WHERE is_settled = false")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
 async fn summary_matches_hand_computed_balances() {
     let f = flat().await;
     f.expense(&f.owner, json!({"amount": "90.00", "description": "Power"}))
