@@ -42,7 +42,7 @@ impl Type for Amount {
 
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
-            pattern: Some(r"^-?\d{1,8}(\.\d{1,2})?$".to_owned()),
+            pattern: Some(r"^-?\d+(\.\d{1,2})?$".to_owned()),
             example: Some(Value::String("12.50".to_owned())),
             ..MetaSchema::new_with_format("string", "decimal")
         }))
