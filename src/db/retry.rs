@@ -44,12 +44,21 @@ fn is_transient_sqlx(err: &SqlxError) -> bool {
         SqlxError::Protocol(message) => is_neon_waking(message),
         SqlxError::Database(db) => {
             let transient_code = db.code().is_some_and(|code| {
-                code.starts_with("08") || TRANSIENT_SQLSTATES.contains(&code.as_ref())
+                code.starts_with("08")
+                    || TRANSIENT_SQLSTATES.contains(&code.as_ref())
+                    || is_sqlite_busy(&code)
             });
             transient_code || is_neon_waking(db.message())
         }
         _ => false,
     }
+}
+
+/// SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED and their extended codes):
+/// another writer held the lock past the busy timeout. SQLite codes are small numbers;
+/// PostgreSQL's SQLSTATEs are five characters, so the two cannot be confused.
+fn is_sqlite_busy(code: &str) -> bool {
+    code.len() <= 4 && code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 fn is_neon_waking(message: &str) -> bool {
@@ -232,6 +241,15 @@ mod tests {
         assert!(is_transient(&query_err(SqlxError::Protocol(
             "Couldn't connect to compute node".into()
         ))));
+    }
+
+    #[test]
+    fn sqlite_lock_contention_is_transient() {
+        assert!(is_transient(&server("5", "database is locked")));
+        assert!(is_transient(&server("517", "database is locked")));
+        assert!(is_transient(&server("6", "database table is locked")));
+        assert!(!is_transient(&server("19", "UNIQUE constraint failed")));
+        assert!(!is_transient(&server("2067", "UNIQUE constraint failed")));
     }
 
     #[test]
