@@ -46,6 +46,7 @@ pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
         path = %req.uri().path(),
     );
     let started = std::time::Instant::now();
+    let probe = req.uri().path().starts_with("/health");
     let header = HeaderValue::from_str(&id).ok();
     let mut response = REQUEST_ID
         .scope(id, async move {
@@ -54,11 +55,16 @@ pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
                 Ok(response) => response.into_response(),
                 Err(err) => super::error_converter::respond(err),
             };
-            tracing::info!(
-                status = response.status().as_u16(),
-                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-                "request completed"
+            let (status, latency_ms) = (
+                response.status().as_u16(),
+                started.elapsed().as_secs_f64() * 1000.0,
             );
+            // Container probes call every few seconds; their successes would drown the log.
+            if probe && response.status().is_success() {
+                tracing::debug!(status, latency_ms, "request completed");
+            } else {
+                tracing::info!(status, latency_ms, "request completed");
+            }
             response
         })
         .instrument(span)

@@ -17,7 +17,7 @@ fn flatmates() -> std::process::Command {
 }
 
 #[tokio::test]
-async fn binary_serves_with_request_ids_in_headers_and_every_log_line() {
+async fn binary_serves_with_request_ids_in_headers_and_every_log_line_and_quiet_probes() {
     let db = TestDb::new().await;
     let logs = tempfile::tempdir().expect("log dir");
     let log_dir = logs.path().to_string_lossy().into_owned();
@@ -32,13 +32,20 @@ async fn binary_serves_with_request_ids_in_headers_and_every_log_line() {
     .await;
 
     let ok = http
-        .get(service.url("/health/deep"))
+        .get(service.url("/"))
         .header("X-Request-ID", "proc-ok-1")
         .send()
         .await
         .expect("request");
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.headers()["x-request-id"], "proc-ok-1");
+    let probe = http
+        .get(service.url("/health/live"))
+        .header("X-Request-ID", "proc-probe-1")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(probe.headers()["x-request-id"], "proc-probe-1");
 
     let missing = http
         .get(service.url("/api/v1/nope"))
@@ -63,6 +70,10 @@ async fn binary_serves_with_request_ids_in_headers_and_every_log_line() {
             assert_eq!(line["span"]["request_id"], id, "{line}");
         }
     }
+    assert!(
+        !lines.iter().any(|line| line.contains("proc-probe-1")),
+        "a successful probe is logged below info"
+    );
 
     service.terminate();
     let status = tokio::time::timeout(Duration::from_secs(30), service.child.wait())
