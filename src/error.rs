@@ -145,6 +145,11 @@ impl ApiError {
         Self::UnsupportedMediaType(body(415, "unsupported_media_type", message))
     }
 
+    /// A 422 about the request as a whole rather than one field.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::Validation(body(422, "validation_error", message))
+    }
+
     pub fn validation(details: Vec<ValidationDetail>) -> Self {
         let mut body = body(422, "validation_error", "Invalid request data");
         body.details = Some(details);

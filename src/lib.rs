@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod server;
@@ -30,12 +31,20 @@ pub fn install_tls_provider() {
 /// type of the layered endpoint is deep enough to exhaust the compiler's recursion limit.
 pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
     let api = api::service();
+    let db = state.db.clone();
+    // A claim older than the deadline belongs to a request that can no longer answer.
+    let stale_after = state.settings.request_timeout + std::time::Duration::from_secs(5);
     let routes = Route::new()
         .at("/openapi.json", api.spec_endpoint())
         .at("/api/v1/openapi.json", api.spec_endpoint())
         .nest("/docs", api.swagger_ui())
         .at("/metrics", prometheus_metrics)
-        .nest("/", api)
+        .nest(
+            "/",
+            api.around(move |next, req| {
+                middleware::idempotency::layer(next, req, db.clone(), stale_after)
+            }),
+        )
         .data(state.clone());
     middleware::stack(routes, &state.settings, state.metrics.clone()).boxed()
 }

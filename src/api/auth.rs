@@ -202,7 +202,12 @@ impl AuthApi {
     #[oai(
         path = "/google/mobile",
         method = "post",
-        operation_id = "google_login_mobile"
+        operation_id = "google_login_mobile",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn google_mobile(
         &self,
@@ -231,7 +236,16 @@ impl AuthApi {
     }
 
     /// Exchange a still-valid token for a fresh one.
-    #[oai(path = "/refresh", method = "post", operation_id = "refresh_token")]
+    #[oai(
+        path = "/refresh",
+        method = "post",
+        operation_id = "refresh_token",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
+    )]
     async fn refresh(
         &self,
         state: Data<&AppState>,
@@ -257,7 +271,16 @@ impl AuthApi {
     }
 
     /// Update the signed-in user's name or picture; absent or null fields are left alone.
-    #[oai(path = "/me", method = "patch", operation_id = "update_current_user")]
+    #[oai(
+        path = "/me",
+        method = "patch",
+        operation_id = "update_current_user",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
+    )]
     async fn update_me(
         &self,
         state: Data<&AppState>,

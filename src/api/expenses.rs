@@ -514,7 +514,12 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses",
         method = "post",
-        operation_id = "create_expense"
+        operation_id = "create_expense",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn create(
         &self,
@@ -640,7 +645,12 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/:expense_id",
         method = "patch",
-        operation_id = "update_expense"
+        operation_id = "update_expense",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn patch(
         &self,
@@ -656,7 +666,12 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/:expense_id",
         method = "put",
-        operation_id = "replace_expense"
+        operation_id = "replace_expense",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn put(
         &self,
@@ -672,7 +687,12 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/:expense_id",
         method = "delete",
-        operation_id = "delete_expense"
+        operation_id = "delete_expense",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn delete(
         &self,
@@ -691,7 +711,12 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/:expense_id/settle",
         method = "post",
-        operation_id = "settle_expense"
+        operation_id = "settle_expense",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn settle(
         &self,
@@ -903,7 +928,12 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/ai/suggest-tasks",
         method = "post",
-        operation_id = "suggest_tasks"
+        operation_id = "suggest_tasks",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn suggest_tasks(
         &self,

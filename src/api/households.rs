@@ -314,7 +314,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households",
         method = "post",
-        operation_id = "create_household"
+        operation_id = "create_household",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn create(
         &self,
@@ -407,7 +412,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/join",
         method = "post",
-        operation_id = "join_household"
+        operation_id = "join_household",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn join(
         &self,
@@ -515,7 +525,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id",
         method = "put",
-        operation_id = "update_household"
+        operation_id = "update_household",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn rename(
         &self,
@@ -540,7 +555,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id",
         method = "delete",
-        operation_id = "delete_household"
+        operation_id = "delete_household",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn delete(
         &self,
@@ -608,7 +628,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/invite",
         method = "post",
-        operation_id = "create_invite"
+        operation_id = "create_invite",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn invite(
         &self,
@@ -667,7 +692,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/invite/public",
         method = "post",
-        operation_id = "create_public_invite"
+        operation_id = "create_public_invite",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn public_invite(
         &self,
@@ -690,7 +720,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/invites/:invite_id",
         method = "delete",
-        operation_id = "cancel_invite"
+        operation_id = "cancel_invite",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn cancel_invite(
         &self,
@@ -729,7 +764,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/members/:member_id",
         method = "patch",
-        operation_id = "update_member_role"
+        operation_id = "update_member_role",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn update_role(
         &self,
@@ -763,7 +803,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/members/:member_id",
         method = "delete",
-        operation_id = "remove_member"
+        operation_id = "remove_member",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn remove_member(
         &self,
@@ -792,7 +837,12 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/leave",
         method = "post",
-        operation_id = "leave_household"
+        operation_id = "leave_household",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn leave(
         &self,

@@ -505,7 +505,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists",
         method = "post",
-        operation_id = "create_shopping_list"
+        operation_id = "create_shopping_list",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn create_list(
         &self,
@@ -605,7 +610,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/categories",
         method = "post",
-        operation_id = "create_item_category"
+        operation_id = "create_item_category",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn create_category(
         &self,
@@ -706,7 +716,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id",
         method = "put",
-        operation_id = "update_shopping_list"
+        operation_id = "update_shopping_list",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn update_list(
         &self,
@@ -736,7 +751,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id",
         method = "delete",
-        operation_id = "delete_shopping_list"
+        operation_id = "delete_shopping_list",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn delete_list(
         &self,
@@ -792,7 +812,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id/items",
         method = "post",
-        operation_id = "create_shopping_item"
+        operation_id = "create_shopping_item",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn create_item(
         &self,
@@ -860,7 +885,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id/items/:item_id",
         method = "put",
-        operation_id = "update_shopping_item"
+        operation_id = "update_shopping_item",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn update_list_item(
         &self,
@@ -879,7 +909,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id/items/:item_id/purchase",
         method = "patch",
-        operation_id = "toggle_shopping_item_purchased"
+        operation_id = "toggle_shopping_item_purchased",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn purchase(
         &self,
@@ -904,7 +939,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id/items/:item_id",
         method = "delete",
-        operation_id = "delete_shopping_item"
+        operation_id = "delete_shopping_item",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn delete_list_item(
         &self,
@@ -922,7 +962,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-items/:item_id",
         method = "put",
-        operation_id = "update_shopping_item_by_id"
+        operation_id = "update_shopping_item_by_id",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn update_item_by_id(
         &self,
@@ -939,7 +984,12 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-items/:item_id",
         method = "delete",
-        operation_id = "delete_shopping_item_by_id"
+        operation_id = "delete_shopping_item_by_id",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn delete_item_by_id(
         &self,

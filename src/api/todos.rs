@@ -236,7 +236,16 @@ pub struct TodosApi;
 #[OpenApi(tag = "Tag::Todos")]
 impl TodosApi {
     /// Create a todo in a household the caller belongs to.
-    #[oai(path = "/api/v1/todos", method = "post", operation_id = "create_todo")]
+    #[oai(
+        path = "/api/v1/todos",
+        method = "post",
+        operation_id = "create_todo",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -353,7 +362,12 @@ impl TodosApi {
     #[oai(
         path = "/api/v1/todos/:todo_id",
         method = "put",
-        operation_id = "update_todo"
+        operation_id = "update_todo",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn update(
         &self,
@@ -396,7 +410,12 @@ impl TodosApi {
     #[oai(
         path = "/api/v1/todos/:todo_id/status",
         method = "patch",
-        operation_id = "update_todo_status"
+        operation_id = "update_todo_status",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn update_status(
         &self,
@@ -416,7 +435,12 @@ impl TodosApi {
     #[oai(
         path = "/api/v1/todos/:todo_id",
         method = "delete",
-        operation_id = "delete_todo"
+        operation_id = "delete_todo",
+        request_header(
+            name = "Idempotency-Key",
+            ty = "Option<String>",
+            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
+        )
     )]
     async fn delete(
         &self,

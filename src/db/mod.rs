@@ -58,6 +58,18 @@ impl Db {
             .await
     }
 
+    /// Runs a statement that is safe to repeat (an upsert keyed by its own id, say),
+    /// retrying it like a read.
+    pub async fn idempotent<T, F, Fut>(&self, op: F) -> Result<T, DbErr>
+    where
+        F: Fn(DatabaseConnection) -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        self.retry
+            .run("idempotent write", is_transient, || op(self.conn.clone()))
+            .await
+    }
+
     /// Opens the transaction a write runs in. Only getting a connection and `BEGIN` are
     /// retried, since nothing has reached the server yet; the statements and the `COMMIT`
     /// run once, so a write whose acknowledgement was lost is never replayed blindly.

@@ -7,6 +7,7 @@
 pub mod body_limit;
 pub mod deadline;
 pub mod error_converter;
+pub mod idempotency;
 pub mod metrics;
 pub mod panic;
 pub mod request_id;

@@ -15,6 +15,7 @@ mod docs;
 mod expenses;
 mod health;
 mod households;
+mod idempotency;
 mod observability;
 mod request_id;
 mod schema;

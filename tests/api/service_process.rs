@@ -153,7 +153,22 @@ async fn migrate_command_applies_migrations_and_exits() {
         String::from_utf8_lossy(&output.stdout)
     );
     let applied = db.strings("SELECT version FROM seaql_migrations").await;
-    assert_eq!(applied, ["m20251101_000001_initial_schema"]);
+    assert_eq!(
+        applied,
+        [
+            "m20251101_000001_initial_schema",
+            "m20251127_000002_idempotency_keys"
+        ]
+    );
+    let tables = db
+        .strings(match db.backend() {
+            sea_orm::DbBackend::Postgres => {
+                "SELECT tablename::text FROM pg_tables WHERE tablename = 'idempotency_keys'"
+            }
+            _ => "SELECT name FROM sqlite_master WHERE name = 'idempotency_keys'",
+        })
+        .await;
+    assert_eq!(tables, ["idempotency_keys"]);
 }
 
 #[tokio::test]

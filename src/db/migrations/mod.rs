@@ -2,6 +2,7 @@
 //! (it has `alembic_version`) is adopted: its ten tables are recognised and left untouched.
 
 mod m20251101_000001_initial_schema;
+mod m20251127_000002_idempotency_keys;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -9,6 +10,9 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20251101_000001_initial_schema::Migration)]
+        vec![
+            Box::new(m20251101_000001_initial_schema::Migration),
+            Box::new(m20251127_000002_idempotency_keys::Migration),
+        ]
     }
 }

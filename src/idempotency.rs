@@ -1,0 +1,178 @@
+//! Idempotency keys: the first answer to a write sent with an `Idempotency-Key` is kept
+//! for 24 hours in the database (so every replica sees it), and a repeat gets that answer
+//! again instead of writing twice.
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::OnConflict,
+};
+
+use crate::db::Db;
+
+/// How long an answer is kept for repeats.
+pub const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_keys")]
+    pub struct Model {
+        /// Whose key it is: a digest of the request's credentials.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub scope: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        /// A digest of the method, path and body the key was first used with.
+        pub request_hash: String,
+        /// `None` while the first request is still running.
+        pub status: Option<i16>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub response_body: Option<String>,
+        pub created_at: DateTime,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// What a request with a key may do.
+#[derive(Debug, PartialEq)]
+pub enum Claim {
+    /// The key is new (or expired): run the request, then `complete` or `release` it.
+    Run,
+    /// The key's first request is still running.
+    InProgress,
+    /// The key was used with another request.
+    Mismatch,
+    /// The key's first request finished: answer this again.
+    Replay { status: u16, body: String },
+}
+
+/// Claims `key` for a request; `stale_after` is how long an unfinished claim may stand
+/// before it is taken to belong to a request that died (past the request deadline).
+pub async fn claim(
+    db: &Db,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    stale_after: Duration,
+) -> Result<Claim, DbErr> {
+    let now = Utc::now().naive_utc();
+    let (scope, key, hash) = (scope.to_owned(), key.to_owned(), request_hash.to_owned());
+    db.idempotent(|conn| {
+        let (scope, key, hash) = (scope.clone(), key.clone(), hash.clone());
+        async move {
+            let inserted = entity::Entity::insert(entity::ActiveModel {
+                scope: Set(scope.clone()),
+                key: Set(key.clone()),
+                request_hash: Set(hash.clone()),
+                status: Set(None),
+                response_body: Set(None),
+                created_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::columns([entity::Column::Scope, entity::Column::Key])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&conn)
+            .await?;
+            if inserted == 1 {
+                return Ok(Claim::Run);
+            }
+            let Some(existing) = entity::Entity::find_by_id((scope.clone(), key.clone()))
+                .one(&conn)
+                .await?
+            else {
+                return Ok(Claim::InProgress);
+            };
+            let expired = age(now, existing.created_at) > RETENTION;
+            let abandoned =
+                existing.status.is_none() && age(now, existing.created_at) > stale_after;
+            if expired || abandoned {
+                // Take the key over only if nobody else did meanwhile.
+                let taken = entity::Entity::update_many()
+                    .set(entity::ActiveModel {
+                        request_hash: Set(hash.clone()),
+                        status: Set(None),
+                        response_body: Set(None),
+                        created_at: Set(now),
+                        ..Default::default()
+                    })
+                    .filter(entity::Column::Scope.eq(scope))
+                    .filter(entity::Column::Key.eq(key))
+                    .filter(entity::Column::CreatedAt.eq(existing.created_at))
+                    .exec(&conn)
+                    .await?;
+                return Ok(if taken.rows_affected == 1 {
+                    Claim::Run
+                } else {
+                    Claim::InProgress
+                });
+            }
+            if existing.request_hash != hash {
+                return Ok(Claim::Mismatch);
+            }
+            Ok(match (existing.status, existing.response_body) {
+                (Some(status), body) => Claim::Replay {
+                    status: u16::try_from(status).unwrap_or(500),
+                    body: body.unwrap_or_default(),
+                },
+                (None, _) => Claim::InProgress,
+            })
+        }
+    })
+    .await
+}
+
+fn age(now: NaiveDateTime, then: NaiveDateTime) -> Duration {
+    (now - then).to_std().unwrap_or_default()
+}
+
+/// Records the answer to the key's request. Safe to repeat, so it is retried like a read.
+pub async fn complete(
+    db: &Db,
+    scope: &str,
+    key: &str,
+    status: u16,
+    body: String,
+) -> Result<(), DbErr> {
+    let (scope, key) = (scope.to_owned(), key.to_owned());
+    db.idempotent(|conn| {
+        let (scope, key, body) = (scope.clone(), key.clone(), body.clone());
+        async move {
+            entity::Entity::update_many()
+                .set(entity::ActiveModel {
+                    status: Set(Some(i16::try_from(status).unwrap_or(500))),
+                    response_body: Set(Some(body)),
+                    ..Default::default()
+                })
+                .filter(entity::Column::Scope.eq(scope))
+                .filter(entity::Column::Key.eq(key))
+                .exec(&conn)
+                .await
+                .map(drop)
+        }
+    })
+    .await
+}
+
+/// Forgets the key, so the client may try again with it (after a 5xx, nothing was kept).
+pub async fn release(db: &Db, scope: &str, key: &str) -> Result<(), DbErr> {
+    let (scope, key) = (scope.to_owned(), key.to_owned());
+    db.idempotent(|conn| {
+        let (scope, key) = (scope.clone(), key.clone());
+        async move {
+            entity::Entity::delete_by_id((scope, key))
+                .exec(&conn)
+                .await
+                .map(drop)
+        }
+    })
+    .await
+}

@@ -1,0 +1,150 @@
+//! The `Idempotency-Key` header on writes: a repeat of a request (same key, same caller,
+//! same method, path and body) gets the first answer again and changes nothing; the same
+//! key with another request is 422; a repeat while the first still runs is 409.
+
+use std::time::Duration;
+
+use poem::{
+    Body, Endpoint, IntoResponse, Request, Response,
+    http::{HeaderValue, Method, StatusCode, header},
+};
+use ring::digest::{Context, SHA256};
+
+use super::error_converter;
+use crate::{
+    db::Db,
+    error::{ApiError, ValidationDetail},
+    idempotency::{self, Claim},
+};
+
+pub const HEADER: &str = "idempotency-key";
+/// Set on an answer that repeats a stored one.
+pub const REPLAYED: &str = "idempotent-replayed";
+const MAX_KEY_LEN: usize = 255;
+
+fn hex_digest(parts: &[&[u8]]) -> String {
+    let mut context = Context::new(&SHA256);
+    for part in parts {
+        context.update(&(part.len() as u64).to_be_bytes());
+        context.update(part);
+    }
+    context
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// 1..=255 visible ASCII characters.
+fn is_valid(key: &str) -> bool {
+    (1..=MAX_KEY_LEN).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::validation(vec![ValidationDetail {
+        loc: vec!["header".into(), "Idempotency-Key".into()],
+        msg: format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
+        kind: "value_error".into(),
+    }])
+}
+
+/// `stale_after`: how long a claim without an answer may stand before it is taken to
+/// belong to a request that died; longer than the request deadline.
+pub async fn layer<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    db: Db,
+    stale_after: Duration,
+) -> poem::Result<Response> {
+    let writes = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let key = req
+        .headers()
+        .get(HEADER)
+        .map(|value| value.to_str().map(str::to_owned));
+    let key = match (writes, key) {
+        (false, _) | (true, None) => return next.call(req).await.map(IntoResponse::into_response),
+        (true, Some(Ok(key))) if is_valid(&key) => key,
+        (true, Some(_)) => return Ok(invalid_key().into_response()),
+    };
+    let body = req.take_body().into_bytes().await?;
+    let credentials = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map_or(&b""[..], HeaderValue::as_bytes);
+    let scope = hex_digest(&[credentials]);
+    let target = req.uri().path_and_query().map_or("", |p| p.as_str());
+    let request_hash = hex_digest(&[req.method().as_str().as_bytes(), target.as_bytes(), &body]);
+    req.set_body(Body::from_bytes(body));
+
+    match idempotency::claim(&db, &scope, &key, &request_hash, stale_after).await {
+        Err(err) => return Ok(ApiError::from(err).into_response()),
+        Ok(Claim::InProgress) => {
+            return Ok(ApiError::conflict(
+                "A request with this Idempotency-Key is still in progress",
+            )
+            .into_response());
+        }
+        Ok(Claim::Mismatch) => {
+            return Ok(ApiError::unprocessable(
+                "This Idempotency-Key was used with a different request",
+            )
+            .into_response());
+        }
+        Ok(Claim::Replay { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = Response::builder().status(status);
+            if !body.is_empty() {
+                response = response.content_type("application/json; charset=utf-8");
+            }
+            return Ok(response.header(REPLAYED, "true").body(body));
+        }
+        Ok(Claim::Run) => {}
+    }
+
+    let response = match next.call(req).await {
+        Ok(response) => response.into_response(),
+        Err(err) => error_converter::respond(err),
+    };
+    let status = response.status();
+    if status.is_server_error() {
+        // Nothing was kept: let the client try again with the same key.
+        if let Err(err) = idempotency::release(&db, &scope, &key).await {
+            tracing::warn!(error = %err, "could not release an idempotency key");
+        }
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = body.into_bytes().await?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Err(err) = idempotency::complete(&db, &scope, &key, status.as_u16(), text).await {
+        tracing::warn!(error = %err, "could not store the answer for an idempotency key");
+    }
+    Ok(Response::from_parts(parts, Body::from_bytes(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hex_digest, is_valid};
+
+    #[test]
+    fn keys_are_one_to_255_visible_characters() {
+        assert!(is_valid("a"));
+        assert!(is_valid("client-7f3a:retry#1"));
+        assert!(is_valid(&"k".repeat(255)));
+        assert!(!is_valid(""));
+        assert!(!is_valid(&"k".repeat(256)));
+        assert!(!is_valid("has space"));
+        assert!(!is_valid("tab\tkey"));
+        assert!(!is_valid("clé"));
+    }
+
+    #[test]
+    fn digests_keep_parts_apart() {
+        assert_ne!(hex_digest(&[b"ab", b"c"]), hex_digest(&[b"a", b"bc"]));
+        assert_eq!(hex_digest(&[b"x"]).len(), 64);
+    }
+}

@@ -1,0 +1,206 @@
+//! `Idempotency-Key` on writes: a repeat answers the first response and writes nothing,
+//! across replicas too; another request under the same key is 422; a repeat while the
+//! first runs is 409; a key is kept for 24 hours; a failure keeps nothing.
+
+use poem::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{Flat, TestUser, flat, settings, state_for};
+
+async fn post_with_key(
+    f: &Flat,
+    user: &TestUser,
+    key: &str,
+    body: Value,
+) -> poem::test::TestResponse {
+    f.app
+        .client
+        .post("/api/v1/todos")
+        .header("Authorization", format!("Bearer {}", user.token))
+        .header("Idempotency-Key", key)
+        .body_json(&body)
+        .send()
+        .await
+}
+
+async fn json_of(response: poem::test::TestResponse) -> Value {
+    response.0.into_body().into_json().await.expect("JSON body")
+}
+
+#[tokio::test]
+async fn repeated_write_answers_the_first_response_and_writes_once() {
+    let f = flat().await;
+    let body = json!({"household_id": f.household, "title": "Bins"});
+    let first = post_with_key(&f, &f.owner, "todo-1", body.clone()).await;
+    first.assert_status(StatusCode::CREATED);
+    assert!(!first.0.headers().contains_key("idempotent-replayed"));
+    let first = json_of(first).await;
+    let again = post_with_key(&f, &f.owner, "todo-1", body).await;
+    again.assert_status(StatusCode::CREATED);
+    again.assert_header("idempotent-replayed", "true");
+    assert_eq!(json_of(again).await, first);
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 1);
+}
+
+#[tokio::test]
+async fn same_key_with_another_request_is_422_and_writes_nothing() {
+    let f = flat().await;
+    post_with_key(
+        &f,
+        &f.owner,
+        "todo-1",
+        json!({"household_id": f.household, "title": "Bins"}),
+    )
+    .await;
+    let other = post_with_key(
+        &f,
+        &f.owner,
+        "todo-1",
+        json!({"household_id": f.household, "title": "Dishes"}),
+    )
+    .await;
+    other.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(other).await["error"], "validation_error");
+    assert_eq!(f.app.db.strings("SELECT title FROM todos").await, ["Bins"]);
+}
+
+#[tokio::test]
+async fn repeat_while_the_first_still_runs_is_409() {
+    let f = flat().await;
+    let body = json!({"household_id": f.household, "title": "Bins"});
+    post_with_key(&f, &f.owner, "todo-1", body.clone()).await;
+    // As the row is while the first request has not answered yet.
+    f.app
+        .db
+        .exec("UPDATE idempotency_keys SET status = NULL, response_body = NULL")
+        .await;
+    let repeat = post_with_key(&f, &f.owner, "todo-1", body).await;
+    repeat.assert_status(StatusCode::CONFLICT);
+    assert_eq!(json_of(repeat).await["error"], "conflict");
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 1);
+}
+
+#[tokio::test]
+async fn keys_older_than_a_day_are_forgotten() {
+    let f = flat().await;
+    let body = json!({"household_id": f.household, "title": "Bins"});
+    post_with_key(&f, &f.owner, "todo-1", body.clone()).await;
+    f.app
+        .db
+        .exec("UPDATE idempotency_keys SET created_at = '2020-01-01 00:00:00'")
+        .await;
+    let later = post_with_key(&f, &f.owner, "todo-1", body).await;
+    later.assert_status(StatusCode::CREATED);
+    assert!(!later.0.headers().contains_key("idempotent-replayed"));
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 2);
+}
+
+#[tokio::test]
+async fn keys_belong_to_their_caller() {
+    let f = flat().await;
+    post_with_key(
+        &f,
+        &f.owner,
+        "shared",
+        json!({"household_id": f.household, "title": "Olive's"}),
+    )
+    .await;
+    let theirs = post_with_key(
+        &f,
+        &f.member,
+        "shared",
+        json!({"household_id": f.household, "title": "Max's"}),
+    )
+    .await;
+    theirs.assert_status(StatusCode::CREATED);
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 2);
+}
+
+#[tokio::test]
+async fn malformed_keys_are_422_and_write_nothing() {
+    let f = flat().await;
+    for key in [
+        "has space".to_owned(),
+        "k".repeat(256),
+        "tab\there".to_owned(),
+    ] {
+        let response = post_with_key(
+            &f,
+            &f.owner,
+            &key,
+            json!({"household_id": f.household, "title": "Bins"}),
+        )
+        .await;
+        response.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            json_of(response).await["details"][0]["loc"],
+            json!(["header", "Idempotency-Key"])
+        );
+    }
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 0);
+}
+
+#[tokio::test]
+async fn another_replica_on_the_same_database_answers_the_repeat() {
+    let f = flat().await;
+    let body = json!({"household_id": f.household, "title": "Bins"});
+    let first = json_of(post_with_key(&f, &f.owner, "todo-1", body.clone()).await).await;
+    let replica = state_for(settings(&f.app.db.url, &[])).await;
+    let other = poem::test::TestClient::new(flatmates::build_app(replica));
+    let repeat = other
+        .post("/api/v1/todos")
+        .header("Authorization", format!("Bearer {}", f.owner.token))
+        .header("Idempotency-Key", "todo-1")
+        .body_json(&body)
+        .send()
+        .await;
+    repeat.assert_status(StatusCode::CREATED);
+    repeat.assert_header("idempotent-replayed", "true");
+    assert_eq!(json_of(repeat).await, first);
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 1);
+}
+
+#[tokio::test]
+async fn a_failed_request_keeps_nothing_so_the_key_can_be_retried() {
+    let f = flat().await;
+    let body = json!({"household_id": f.household, "title": "Bins"});
+    f.app
+        .db
+        .exec("ALTER TABLE todos RENAME TO todos_away")
+        .await;
+    let failed = post_with_key(&f, &f.owner, "todo-1", body.clone()).await;
+    failed.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) || '' FROM idempotency_keys")
+            .await,
+        0
+    );
+    f.app
+        .db
+        .exec("ALTER TABLE todos_away RENAME TO todos")
+        .await;
+    let retried = post_with_key(&f, &f.owner, "todo-1", body).await;
+    retried.assert_status(StatusCode::CREATED);
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 1);
+}
+
+#[tokio::test]
+async fn reads_ignore_the_key() {
+    let f = flat().await;
+    let response = f
+        .app
+        .client
+        .get(format!("/api/v1/todos?household_id={}", f.household))
+        .header("Authorization", format!("Bearer {}", f.owner.token))
+        .header("Idempotency-Key", "read-1")
+        .send()
+        .await;
+    response.assert_status_is_ok();
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) || '' FROM idempotency_keys")
+            .await,
+        0
+    );
+}
