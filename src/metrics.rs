@@ -166,6 +166,12 @@ impl Metrics {
         let _ = writeln!(out, "db_pool_idle_connections {idle}");
         let _ = writeln!(
             out,
+            "# HELP db_failing_fast 1 while requests fail fast because the database stayed away."
+        );
+        let _ = writeln!(out, "# TYPE db_failing_fast gauge");
+        let _ = writeln!(out, "db_failing_fast {}", u8::from(db.failing_fast()));
+        let _ = writeln!(
+            out,
             "# HELP db_retries_total Transient database errors retried."
         );
         let _ = writeln!(out, "# TYPE db_retries_total counter");

@@ -1,18 +1,20 @@
 //! The database layer: a lazy pool tuned for a serverless PostgreSQL (or a SQLite file),
 //! with every way in going through the one retry policy.
 
+pub mod breaker;
 pub mod migrations;
 pub mod retry;
 
-use std::future::Future;
+use std::{future::Future, sync::Arc};
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnAcquireErr, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
 use crate::config::DatabaseSettings;
+use breaker::Breaker;
 use migrations::Migrator;
 use retry::{RetryPolicy, is_transient};
 
@@ -20,6 +22,7 @@ use retry::{RetryPolicy, is_transient};
 pub struct Db {
     conn: DatabaseConnection,
     retry: RetryPolicy,
+    breaker: Arc<Breaker>,
 }
 
 impl Db {
@@ -39,6 +42,7 @@ impl Db {
         Ok(Self {
             conn: Database::connect(options).await?,
             retry: RetryPolicy::new(settings.retry_budget),
+            breaker: Arc::default(),
         })
     }
 
@@ -53,9 +57,31 @@ impl Db {
         F: Fn(DatabaseConnection) -> Fut,
         Fut: Future<Output = Result<T, DbErr>>,
     {
-        self.retry
-            .run("read", is_transient, || op(self.conn.clone()))
-            .await
+        self.guarded("read", || op(self.conn.clone())).await
+    }
+
+    /// Runs `op` through the retry policy unless the breaker is open (then it fails at
+    /// once); spending the whole budget on transient errors opens the breaker.
+    async fn guarded<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, DbErr>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        if self.breaker.is_open() {
+            return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+        }
+        let result = self.retry.run(what, is_transient, op).await;
+        if let Err(err) = &result
+            && is_transient(err)
+        {
+            self.breaker.trip(self.conn.clone());
+        }
+        result
+    }
+
+    /// Whether requests are failing fast because the database stayed away.
+    pub fn failing_fast(&self) -> bool {
+        self.breaker.is_open()
     }
 
     /// Runs a statement that is safe to repeat (an upsert keyed by its own id, say),
@@ -65,8 +91,7 @@ impl Db {
         F: Fn(DatabaseConnection) -> Fut,
         Fut: Future<Output = Result<T, DbErr>>,
     {
-        self.retry
-            .run("idempotent write", is_transient, || op(self.conn.clone()))
+        self.guarded("idempotent write", || op(self.conn.clone()))
             .await
     }
 
@@ -82,10 +107,7 @@ impl Db {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         };
-        self.retry
-            .run("begin", is_transient, || {
-                self.conn.begin_with_options(options)
-            })
+        self.guarded("begin", || self.conn.begin_with_options(options))
             .await
     }
 

@@ -244,6 +244,70 @@ async fn black_holed_connections_fail_within_the_budget_then_recover() {
     let (status, _) = deep_health_after(&app).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     proxy.forward();
+    serves_again(&app).await;
+}
+
+/// Waits (bounded) until a request through the retried path succeeds again.
+async fn serves_again(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while deep_health_after(app).await.0 != StatusCode::OK {
+        assert!(Instant::now() < deadline, "the service never served again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn failing_fast(app: &TestApp) -> bool {
+    let response = app.client.get("/metrics").send().await;
+    let text = response.0.into_body().into_string().await.expect("metrics");
+    text.lines().any(|line| line == "db_failing_fast 1")
+}
+
+#[tokio::test]
+async fn outage_past_the_budget_fails_fast_until_the_database_returns() {
+    let vars = [
+        ("DB_RETRY_BUDGET_SECONDS", "1"),
+        ("DB_ACQUIRE_TIMEOUT_SECONDS", "1"),
+    ];
+    let Some((app, proxy)) = app_behind_proxy(&vars).await else {
+        return;
+    };
+    assert!(!failing_fast(&app).await);
+    proxy.cut_all();
+    proxy.refuse_for(Duration::from_secs(4));
+
+    let (status, _) = deep_health_after(&app).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the budget was spent"
+    );
+    assert!(failing_fast(&app).await);
+    let retries = app.state.db.retries();
+    let (status, _) = deep_health_after(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        app.state.db.retries(),
+        retries,
+        "a request while failing fast waits out no budget"
+    );
+
+    serves_again(&app).await;
+    assert!(!failing_fast(&app).await);
+    let id = uuid::Uuid::new_v4();
+    insert_and_commit(&app.state, id)
+        .await
+        .expect("writes work again");
+    assert_eq!(users_with_id(&app, id).await, 1);
+}
+
+#[tokio::test]
+async fn cold_start_within_the_budget_never_fails_fast() {
+    let Some((app, proxy)) = app_behind_proxy(&[]).await else {
+        return;
+    };
+    proxy.cut_all();
+    proxy.refuse_for(Duration::from_secs(2));
     let (status, _) = deep_health_after(&app).await;
     assert_eq!(status, StatusCode::OK);
+    assert!(!failing_fast(&app).await);
 }
