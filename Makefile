@@ -3,7 +3,7 @@ CARGO ?= cargo
 # `make run RELEASE=1` serves an optimised build.
 PROFILE := $(if $(RELEASE),--release,)
 
-.PHONY: run migrate test lint fmt openapi
+.PHONY: run migrate test lint fmt openapi bench
 
 ## Serve on http://127.0.0.1:8000 (Swagger UI at /docs); SQLite file ./flatmates.db by default.
 run:
@@ -34,3 +34,7 @@ test: lint
 ## Rewrite the committed OpenAPI document from the code.
 openapi:
 	$(CARGO) run --quiet --bin flatmates -- openapi > openapi/openapi.json
+
+## Release build on PostgreSQL under wrk, against pgbench's ceiling; writes bench/results.md.
+bench:
+	python3 bench/run.py

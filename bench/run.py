@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Benchmarks: a release build on PostgreSQL with one household of 50 todos, loaded with wrk
+(list todos as a signed-in member, create todo, /health, /health/deep), and pgbench running
+the SQL statements of one list-todos request as the ceiling. Writes bench/results.md.
+
+Standard library only. Needs the machine's PostgreSQL (BENCH_DATABASE_URL, else
+TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test) and installs wrk from
+Debian's packages when it is missing."""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_URL = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/test"
+DB_NAME = "flatmates_bench"
+DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+PORT = 18080
+BASE = f"http://127.0.0.1:{PORT}"
+SECRET = "bench-secret-bench-secret-bench-secret"
+DURATION = os.environ.get("BENCH_SECONDS", "10")
+CONNECTIONS = 16
+
+
+def run(*args, **kwargs):
+    return subprocess.run(args, check=True, text=True, capture_output=True, **kwargs).stdout
+
+
+def psql(url, sql):
+    return run("psql", "-v", "ON_ERROR_STOP=1", "-qtA", url, "-c", sql)
+
+
+def token(user_id):
+    """An HS256 JWT with `sub` and `exp`, as the service mints them."""
+    b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=")
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64(json.dumps({"sub": user_id, "exp": int(time.time()) + 3600}).encode())
+    signature = b64(hmac.new(SECRET.encode(), header + b"." + payload, hashlib.sha256).digest())
+    return (header + b"." + payload + b"." + signature).decode()
+
+
+def wait_ready():
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(BASE + "/health/ready", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit("the service did not become ready")
+
+
+def seconds(text):
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+
+def wrk(path, headers=(), script=None):
+    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency"]
+    for header in headers:
+        args += ["-H", header]
+    if script:
+        args += ["-s", script]
+    out = run(*args, BASE + path)
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": seconds(latency["50"]) * 1000,
+        "p99_ms": seconds(latency["99"]) * 1000,
+        "errors": errors,
+    }
+
+
+def main():
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
+        if not shutil.which("wrk"):
+            run("apt-get", "update", "-qq")
+            run("apt-get", "install", "-y", "-qq", "wrk")
+    psql(ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    psql(ADMIN_URL, f"CREATE DATABASE {DB_NAME}")
+    subprocess.run(["cargo", "build", "--release", "--bin", "flatmates"], cwd=ROOT, check=True)
+
+    env = dict(os.environ, DATABASE_URL=DB_URL, SECRET_KEY=SECRET, HOST="127.0.0.1", PORT=str(PORT),
+               LOG_LEVEL="warn", LOG_FORMAT="json", ENVIRONMENT="development")
+    service = subprocess.Popen([str(ROOT / "target/release/flatmates"), "serve"], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL)
+    try:
+        wait_ready()
+        user, household = str(uuid.uuid4()), str(uuid.uuid4())
+        psql(DB_URL, f"""
+            INSERT INTO users (id, email, full_name, google_id) VALUES ('{user}', 'bench@example.com', 'Bench', 'g-bench');
+            INSERT INTO households (id, name, created_by) VALUES ('{household}', 'Bench flat', '{user}');
+            INSERT INTO household_members (id, user_id, household_id, role) VALUES ('{uuid.uuid4()}', '{user}', '{household}', 'owner');
+            INSERT INTO todos (id, household_id, title, created_by, priority, due_date)
+                SELECT gen_random_uuid(), '{household}', 'Chore ' || n, '{user}',
+                       (ARRAY['low','medium','high'])[1 + n % 3]::todopriority, now() + n * interval '1 day'
+                FROM generate_series(1, 50) AS n;""")
+        auth = f"Authorization: Bearer {token(user)}"
+        create = ROOT / "target/bench-create.lua"
+        create.write_text(
+            'wrk.method = "POST"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.body = \'{{"household_id": "{household}", "title": "Bench chore"}}\'\n')
+        results = {"list todos": wrk(f"/api/v1/todos?household_id={household}", [auth])}
+        # What one list-todos request asks the database: the caller, their membership with
+        # the household, and the todos. Measured before the create benchmark adds todos.
+        script = ROOT / "target/bench-list-todos.sql"
+        script.write_text(
+            f"SELECT * FROM users WHERE id = '{user}';\n"
+            f"SELECT * FROM household_members m LEFT JOIN households h ON h.id = m.household_id "
+            f"WHERE m.household_id = '{household}' AND m.user_id = '{user}' LIMIT 1;\n"
+            f"SELECT * FROM todos WHERE household_id = '{household}';\n")
+        out = run("pgbench", "-n", f"-c{CONNECTIONS}", "-j2", f"-T{DURATION}", "-f", str(script), DB_URL)
+        ceiling = float(re.search(r"tps = ([\d.]+)", out).group(1))
+        results["create todo"] = wrk("/api/v1/todos", [auth], str(create))
+        results["/health"] = wrk("/health")
+        results["/health/deep"] = wrk("/health/deep")
+        status = Path(f"/proc/{service.pid}/status").read_text()
+        peak_rss_mib = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+    list_rps = results["list todos"]["rps"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`make bench` on {time.strftime('%Y-%m-%d')}: release build, PostgreSQL on the same 2-core machine,",
+        f"one household of 50 todos, wrk with 2 threads and {CONNECTIONS} connections for {DURATION} s per endpoint.",
+        "",
+        "| endpoint | requests/s | p50 (ms) | p99 (ms) | errors |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
+    lines += [
+        "",
+        f"- Peak RSS of the service: {peak_rss_mib:.1f} MiB.",
+        f"- pgbench ceiling (the three statements of one list-todos request, {CONNECTIONS} clients): "
+        f"{ceiling:.0f} transactions/s; list todos reaches {100 * list_rps / ceiling:.0f}% of it.",
+        "- Targets: list todos at least 75% of the ceiling, p99 under 25 ms at 16 connections, RSS under 50 MiB.",
+        "",
+    ]
+    (ROOT / "bench/results.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
