@@ -5,15 +5,16 @@
 use poem::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::TestApp;
+use crate::harness::{Flat, TestApp, flat};
 
 #[tokio::test]
 async fn every_documented_call_without_a_trailing_slash_reaches_its_handler() {
-    let app = TestApp::spawn().await;
-    let owner = app.user("Olive").await;
-    let member = app.user("Max").await;
-    let household = app.household(&owner, "Flat 1").await;
-    app.join(&owner, &household, &member).await;
+    let Flat {
+        app,
+        owner,
+        member,
+        household,
+    } = flat().await;
     let (_, todo) = app
         .post(
             "/api/v1/todos",

@@ -5,15 +5,16 @@
 use poem::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::TestApp;
+use crate::harness::{Flat, TestApp, flat};
 
 #[tokio::test]
 async fn outsiders_get_403_or_404_and_never_data() {
-    let app = TestApp::spawn().await;
-    let owner = app.user("Olive").await;
-    let member = app.user("Max").await;
-    let household = app.household(&owner, "Flat 1").await;
-    app.join(&owner, &household, &member).await;
+    let Flat {
+        app,
+        owner,
+        household,
+        ..
+    } = flat().await;
     let (_, todo) = app
         .post(
             "/api/v1/todos",

@@ -4,17 +4,9 @@
 use poem::http::StatusCode;
 use serde_json::json;
 
-use crate::harness::{TestApp, TestUser};
+use crate::harness::{Flat, TestApp, flat};
 
 const ALREADY: &str = "You are already in a household. Please leave your current household first.";
-
-async fn owner_and_member(app: &TestApp) -> (TestUser, TestUser, String) {
-    let owner = app.user("Olive").await;
-    let member = app.user("Max").await;
-    let household = app.household(&owner, "Flat 1").await;
-    app.join(&owner, &household, &member).await;
-    (owner, member, household)
-}
 
 #[tokio::test]
 async fn create_makes_the_caller_owner() {
@@ -89,8 +81,12 @@ async fn create_with_bad_name_is_422() {
 
 #[tokio::test]
 async fn mine_lists_the_callers_households_with_member_counts() {
-    let app = TestApp::spawn().await;
-    let (owner, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        owner,
+        member,
+        household,
+    } = flat().await;
     for user in [&owner, &member] {
         let (status, body) = app.get("/api/v1/households/mine", user).await;
         assert_eq!(status, StatusCode::OK);
@@ -107,8 +103,12 @@ async fn mine_lists_the_callers_households_with_member_counts() {
 
 #[tokio::test]
 async fn detail_lists_members_with_their_users() {
-    let app = TestApp::spawn().await;
-    let (owner, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        owner,
+        member,
+        household,
+    } = flat().await;
     let (status, body) = app
         .get(&format!("/api/v1/households/{household}"), &member)
         .await;
@@ -130,8 +130,7 @@ async fn detail_lists_members_with_their_users() {
 
 #[tokio::test]
 async fn detail_of_unknown_household_is_404_and_of_anothers_403() {
-    let app = TestApp::spawn().await;
-    let (_, _, household) = owner_and_member(&app).await;
+    let Flat { app, household, .. } = flat().await;
     let stranger = app.user("Sam").await;
     let (status, body) = app
         .get(
@@ -209,8 +208,12 @@ async fn second_active_invite_for_an_email_is_400() {
 
 #[tokio::test]
 async fn inviting_a_member_is_400() {
-    let app = TestApp::spawn().await;
-    let (owner, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        owner,
+        member,
+        household,
+    } = flat().await;
     let (status, body) = app
         .post(
             &format!("/api/v1/households/{household}/invite"),
@@ -224,8 +227,12 @@ async fn inviting_a_member_is_400() {
 
 #[tokio::test]
 async fn invites_are_for_owners_only() {
-    let app = TestApp::spawn().await;
-    let (_, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        member,
+        household,
+        ..
+    } = flat().await;
     for path in ["invite", "invite/public"] {
         let (status, body) = app
             .post(
@@ -412,8 +419,12 @@ async fn unknown_invite_token_is_404() {
 
 #[tokio::test]
 async fn joining_while_in_a_household_is_400() {
-    let app = TestApp::spawn().await;
-    let (owner, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        owner,
+        member,
+        household,
+    } = flat().await;
     let (_, invite) = app
         .post(
             &format!("/api/v1/households/{household}/invite/public"),
@@ -478,8 +489,12 @@ async fn cancelled_invite_is_kept_as_expired() {
 
 #[tokio::test]
 async fn owner_changes_roles_but_never_demotes_the_last_owner() {
-    let app = TestApp::spawn().await;
-    let (owner, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        owner,
+        member,
+        household,
+    } = flat().await;
     let (_, detail) = app
         .get(&format!("/api/v1/households/{household}"), &owner)
         .await;
@@ -532,8 +547,12 @@ async fn owner_changes_roles_but_never_demotes_the_last_owner() {
 
 #[tokio::test]
 async fn owner_removes_members_but_not_the_last_owner() {
-    let app = TestApp::spawn().await;
-    let (owner, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        owner,
+        member,
+        household,
+    } = flat().await;
     let (_, detail) = app
         .get(&format!("/api/v1/households/{household}"), &owner)
         .await;
@@ -565,8 +584,12 @@ async fn owner_removes_members_but_not_the_last_owner() {
 
 #[tokio::test]
 async fn member_leaves_and_the_household_stays() {
-    let app = TestApp::spawn().await;
-    let (_, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        member,
+        household,
+        ..
+    } = flat().await;
     let (status, _) = app
         .post(
             &format!("/api/v1/households/{household}/leave"),
@@ -585,8 +608,12 @@ async fn member_leaves_and_the_household_stays() {
 
 #[tokio::test]
 async fn last_owner_cannot_leave_while_others_remain() {
-    let app = TestApp::spawn().await;
-    let (owner, _, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        owner,
+        household,
+        ..
+    } = flat().await;
     let (status, body) = app
         .post(
             &format!("/api/v1/households/{household}/leave"),
@@ -647,8 +674,7 @@ async fn last_member_leaving_deletes_the_household_and_its_rows() {
 
 #[tokio::test]
 async fn leaving_a_household_one_is_not_in_is_404() {
-    let app = TestApp::spawn().await;
-    let (_, _, household) = owner_and_member(&app).await;
+    let Flat { app, household, .. } = flat().await;
     let stranger = app.user("Sam").await;
     let (status, body) = app
         .post(
@@ -663,8 +689,12 @@ async fn leaving_a_household_one_is_not_in_is_404() {
 
 #[tokio::test]
 async fn owner_renames_the_household() {
-    let app = TestApp::spawn().await;
-    let (owner, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        owner,
+        member,
+        household,
+    } = flat().await;
     let path = format!("/api/v1/households/{household}");
     let (status, _) = app.put(&path, &member, json!({"name": "Mine now"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -682,8 +712,12 @@ async fn owner_renames_the_household() {
 
 #[tokio::test]
 async fn owner_deletes_the_household_with_everything_in_it() {
-    let app = TestApp::spawn().await;
-    let (owner, member, household) = owner_and_member(&app).await;
+    let Flat {
+        app,
+        owner,
+        member,
+        household,
+    } = flat().await;
     app.post(
         "/api/v1/todos",
         &member,
