@@ -8,8 +8,9 @@ pub mod retry;
 use std::{future::Future, sync::Arc};
 
 use sea_orm::{
-    ConnAcquireErr, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -17,6 +18,9 @@ use crate::config::DatabaseSettings;
 use breaker::Breaker;
 use migrations::Migrator;
 use retry::{RetryPolicy, is_transient};
+
+/// The advisory lock key migrations hold on PostgreSQL (any constant the schema owns).
+const MIGRATION_LOCK: i64 = 0x666c_6174_6d61;
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -116,10 +120,22 @@ impl Db {
         self.conn.ping().await
     }
 
-    /// Applies pending migrations, retrying while the database is unreachable.
+    /// Applies pending migrations in one transaction, retrying while the database is
+    /// unreachable. On PostgreSQL replicas starting together take turns on an advisory
+    /// lock, so the later ones find nothing pending instead of failing on the same DDL.
     pub async fn migrate(&self) -> Result<(), DbErr> {
         self.retry
-            .run("migrate", is_transient, || Migrator::up(&self.conn, None))
+            .run("migrate", is_transient, || async {
+                let txn = self.conn.begin().await?;
+                if txn.get_database_backend() == DbBackend::Postgres {
+                    txn.execute_unprepared(&format!(
+                        "SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"
+                    ))
+                    .await?;
+                }
+                Migrator::up(&txn, None).await?;
+                txn.commit().await
+            })
             .await
     }
 

@@ -243,3 +243,25 @@ async fn entities_round_trip_with_lower_case_enum_labels() {
         ["owner"]
     );
 }
+
+#[tokio::test]
+async fn replicas_migrating_an_empty_database_together_both_succeed() {
+    let db = TestDb::new().await;
+    let (one, two) = (
+        crate::harness::state_for(crate::harness::settings(&db.url, &[])).await,
+        crate::harness::state_for(crate::harness::settings(&db.url, &[])).await,
+    );
+    let (first, second) = tokio::join!(one.db.migrate(), two.db.migrate());
+    first.expect("the first replica migrates");
+    second.expect("the second replica migrates");
+    let applied = db
+        .strings("SELECT version FROM seaql_migrations ORDER BY 1")
+        .await;
+    assert_eq!(
+        applied,
+        [
+            "m20251101_000001_initial_schema",
+            "m20251127_000002_idempotency_keys"
+        ]
+    );
+}
