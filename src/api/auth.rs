@@ -202,12 +202,7 @@ impl AuthApi {
     #[oai(
         path = "/google/mobile",
         method = "post",
-        operation_id = "google_login_mobile",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<String>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "google_login_mobile"
     )]
     async fn google_mobile(
         &self,
@@ -236,16 +231,7 @@ impl AuthApi {
     }
 
     /// Exchange a still-valid token for a fresh one.
-    #[oai(
-        path = "/refresh",
-        method = "post",
-        operation_id = "refresh_token",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<String>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
-    )]
+    #[oai(path = "/refresh", method = "post", operation_id = "refresh_token")]
     async fn refresh(
         &self,
         state: Data<&AppState>,

@@ -21,6 +21,8 @@ pub const HEADER: &str = "idempotency-key";
 /// Set on an answer that repeats a stored one.
 pub const REPLAYED: &str = "idempotent-replayed";
 const MAX_KEY_LEN: usize = 255;
+/// Routes whose answers hold access tokens.
+const TOKEN_ROUTES: [&str; 2] = ["/api/v1/auth/google/mobile", "/api/v1/auth/refresh"];
 
 fn hex_digest(parts: &[&[u8]]) -> String {
     let mut context = Context::new(&SHA256);
@@ -57,10 +59,12 @@ pub async fn layer<E: Endpoint>(
     db: Db,
     stale_after: Duration,
 ) -> poem::Result<Response> {
+    // Sign-in answers carry access tokens, which are not to be kept at rest; repeating a
+    // sign-in is harmless anyway.
     let writes = matches!(
         *req.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    );
+    ) && !TOKEN_ROUTES.contains(&req.uri().path());
     let key = req
         .headers()
         .get(HEADER)

@@ -633,3 +633,39 @@ async fn tokens_never_appear_in_the_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn token_answers_are_never_kept_for_idempotency_keys() {
+    let AuthApp { app, .. } = auth_app().await;
+    let id_token = id_token(
+        &google_claims("g-ann", "ann@example.com"),
+        KEY_A,
+        "test-key-a",
+    );
+    for _ in 0..2 {
+        let response = app
+            .client
+            .post("/api/v1/auth/google/mobile")
+            .header("Idempotency-Key", "sign-in-1")
+            .body_json(&json!({"id_token": id_token}))
+            .send()
+            .await;
+        response.assert_status_is_ok();
+        assert!(!response.0.headers().contains_key("idempotent-replayed"));
+        let body = json_body(response).await;
+        let refreshed = app
+            .client
+            .post("/api/v1/auth/refresh")
+            .header("Idempotency-Key", "refresh-1")
+            .body_json(&json!({"refresh_token": body["refresh_token"]}))
+            .send()
+            .await;
+        refreshed.assert_status_is_ok();
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) || '' FROM idempotency_keys")
+            .await,
+        0
+    );
+    assert_eq!(app.count("SELECT COUNT(*) || '' FROM users").await, 1);
+}
