@@ -7,6 +7,7 @@ mod expenses;
 mod health;
 mod households;
 mod membership;
+mod nullable;
 mod partial;
 mod people;
 mod shopping;
