@@ -10,6 +10,7 @@ mod membership;
 mod nullable;
 mod partial;
 mod people;
+mod probe;
 mod shopping;
 mod sync;
 pub mod timestamp;
