@@ -3,11 +3,12 @@ CARGO ?= cargo
 # `make run RELEASE=1` serves an optimised build.
 PROFILE := $(if $(RELEASE),--release,)
 
-.PHONY: run migrate test lint fmt openapi bench lint-openapi client client-e2e service-bin
+.PHONY: run migrate test lint fmt openapi bench lint-openapi client client-e2e browser service-bin
 
-# The npm project that lints the document and generates the typed client.
+# The npm project that lints the document, generates the typed client and drives the browser.
 CLIENT := tests/contract/client
 LIVE := python3 tests/contract/live_service.py
+CHROMIUM := /usr/bin/chromium
 # Redocly CLI sends telemetry and checks for updates unless told not to.
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
@@ -40,9 +41,9 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Lint, the generated client's scenario, then every test on SQLite, then again on PostgreSQL
+## Lint, the client and browser checks, then every test on SQLite, then again on PostgreSQL
 ## when TEST_DATABASE_URL is set. The cargo suite runs last: CI reads its summary.
-test: lint lint-openapi client-e2e
+test: lint lint-openapi client-e2e browser
 	env -u TEST_DATABASE_URL $(CARGO) test --workspace
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same tests on PostgreSQL ($$TEST_DATABASE_URL)"; \
@@ -67,12 +68,21 @@ client: $(CLIENT)/node_modules/.package-lock.json
 client-e2e: client service-bin
 	$(call on_each_database,npm --prefix $(CLIENT) run -s e2e)
 
+## Swagger UI at /docs in headless Chromium; the screenshot lands in target/contract/browser/.
+browser: client service-bin $(CHROMIUM)
+	$(call on_each_database,npm --prefix $(CLIENT) run -s browser)
+
 service-bin:
 	$(CARGO) build --bin flatmates
 
 # npm writes this file on every install, so it is newer than the lock file once installed.
 $(CLIENT)/node_modules/.package-lock.json: $(CLIENT)/package-lock.json
 	npm ci --prefix $(CLIENT) --no-audit --no-fund
+
+# Debian's Chromium; playwright-core drives it and never downloads a browser of its own.
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 ## Release build on PostgreSQL under wrk, against pgbench's ceiling; writes bench/results.md.
 bench:
