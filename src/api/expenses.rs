@@ -26,6 +26,7 @@ use super::{
     amount::Amount,
     choice::Choice,
     membership::{WhenMissing, membership, scoped_row},
+    nullable::Nullable,
     people::users_by_id,
     timestamp::Timestamp,
 };
@@ -94,10 +95,8 @@ struct ExpenseUpdate {
     amount: Option<Amount>,
     #[oai(nullable, validator(min_length = 1, max_length = 500))]
     description: Option<String>,
-    #[oai(nullable)]
-    category: Option<Choice<ExpenseCategory>>,
-    #[oai(nullable)]
-    payment_method: Option<Choice<PaymentMethod>>,
+    category: Nullable<Choice<ExpenseCategory>>,
+    payment_method: Nullable<Choice<PaymentMethod>>,
     #[oai(nullable)]
     date: Option<Timestamp>,
 }
@@ -478,10 +477,10 @@ async fn update_expense(
     if let Some(description) = update.description {
         changed.description = Set(description);
     }
-    if let Some(category) = update.category {
+    if let Some(category) = update.category.0 {
         changed.category = Set(category.0);
     }
-    if let Some(method) = update.payment_method {
+    if let Some(method) = update.payment_method.0 {
         changed.payment_method = Set(method.0);
     }
     if let Some(date) = update.date {

@@ -24,6 +24,7 @@ use super::{
     amount::Amount,
     choice::Choice,
     membership::{WhenMissing, membership, require_assignable, scoped_row},
+    nullable::Nullable,
     partial::apply,
     people::users_by_id,
     timestamp::Timestamp,
@@ -58,8 +59,7 @@ struct ShoppingListUpdate {
     name: Option<String>,
     #[oai(nullable, validator(max_length = 1000))]
     description: MaybeUndefined<String>,
-    #[oai(nullable)]
-    status: Option<Choice<ShoppingListStatus>>,
+    status: Nullable<Choice<ShoppingListStatus>>,
 }
 
 #[derive(Object)]
@@ -736,7 +736,7 @@ impl ShoppingApi {
         if let Some(name) = update.name {
             changed.name = Set(name);
         }
-        if let Some(status) = update.status {
+        if let Some(status) = update.status.0 {
             changed.status = Set(status.0);
         }
         apply(&mut changed.description, update.description, |v| v);

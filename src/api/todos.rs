@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::{
     choice::Choice,
     membership::{WhenMissing, membership, require_assignable, scoped_row},
+    nullable::Nullable,
     partial::apply,
     people::users_by_id,
     timestamp::Timestamp,
@@ -70,10 +71,8 @@ struct TodoUpdate {
     title: Option<String>,
     #[oai(nullable, validator(max_length = 2000))]
     description: MaybeUndefined<String>,
-    #[oai(nullable)]
-    status: Option<Choice<TodoStatus>>,
-    #[oai(nullable)]
-    priority: Option<Choice<TodoPriority>>,
+    status: Nullable<Choice<TodoStatus>>,
+    priority: Nullable<Choice<TodoPriority>>,
     #[oai(nullable)]
     due_date: MaybeUndefined<Timestamp>,
     #[oai(nullable)]
@@ -385,10 +384,10 @@ impl TodosApi {
         if let Some(title) = update.title {
             changed.title = Set(title);
         }
-        if let Some(status) = update.status {
+        if let Some(status) = update.status.0 {
             set_status(&mut changed, &current, status.0);
         }
-        if let Some(priority) = update.priority {
+        if let Some(priority) = update.priority.0 {
             changed.priority = Set(priority.0);
         }
         apply(&mut changed.description, update.description, |v| v);
