@@ -489,7 +489,7 @@ async fn update_expense(
     changed.updated_at = Set(Utc::now().naive_utc());
     let txn = state.db.begin().await?;
     let saved = changed.update(&txn).await?;
-    txn.commit().await?;
+    state.db.commit(txn).await?;
     let people = users_by_id(state, [saved.created_by]).await?;
     let creator = people.get(&saved.created_by);
     Ok(Json(ExpenseResponse::new(saved, creator)))
@@ -552,7 +552,7 @@ impl ExpensesApi {
             shares,
         )
         .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Created::Expense(Json(with_splits(&state, saved).await?)))
     }
 
@@ -702,7 +702,7 @@ impl ExpensesApi {
         let expense = own_expense(&state, expense_id.0, auth.0.id, "delete").await?;
         let txn = state.db.begin().await?;
         expense::Entity::delete_by_id(expense.id).exec(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -750,7 +750,7 @@ impl ExpensesApi {
             .filter(expense_split::Column::IsSettled.eq(false))
             .exec_with_returning(&txn)
             .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         let split_ids: Vec<Uuid> = settled.into_iter().map(|s| s.id).collect();
         Ok(Json(SettlementResponse {
             settled_count: split_ids.len() as u64,

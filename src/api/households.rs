@@ -302,7 +302,7 @@ async fn save_invite(
 ) -> ApiResult<Json<InviteResponse>> {
     let txn = state.db.begin().await?;
     let saved = invite.insert(&txn).await?;
-    txn.commit().await?;
+    state.db.commit(txn).await?;
     Ok(Json(saved.into()))
 }
 
@@ -348,7 +348,7 @@ impl HouseholdsApi {
         }
         .insert(&txn)
         .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Created::Household(Json(HouseholdResponse::new(
             household, 1,
         ))))
@@ -451,7 +451,7 @@ impl HouseholdsApi {
                 let mut expired = invite.into_active_model();
                 expired.status = Set(InviteStatus::Expired);
                 expired.update(&txn).await?;
-                txn.commit().await?;
+                state.db.commit(txn).await?;
             }
             return Err(ApiError::bad_request("Invite has expired"));
         }
@@ -492,7 +492,7 @@ impl HouseholdsApi {
             .one(&txn)
             .await?
             .ok_or_else(|| ApiError::not_found("Household not found"))?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         let count = member_count(&state, household_id).await?;
         Ok(Json(HouseholdResponse::new(household, count)))
     }
@@ -546,7 +546,7 @@ impl HouseholdsApi {
         let mut household = owner.household.into_active_model();
         household.name = Set(body.0.name);
         let household = household.update(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         let count = member_count(&state, household.id).await?;
         Ok(Json(HouseholdResponse::new(household, count)))
     }
@@ -573,7 +573,7 @@ impl HouseholdsApi {
             .require_owner()?;
         let txn = state.db.begin().await?;
         delete_household(&txn, owner.household.id).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -756,7 +756,7 @@ impl HouseholdsApi {
         let mut cancelled = invite.into_active_model();
         cancelled.status = Set(InviteStatus::Expired);
         cancelled.update(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -795,7 +795,7 @@ impl HouseholdsApi {
         let mut changed = member.into_active_model();
         changed.role = Set(role);
         let member = changed.update(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Json(MemberWithUser::new(member, user)))
     }
 
@@ -829,7 +829,7 @@ impl HouseholdsApi {
         household_member::Entity::delete_by_id(member.id)
             .exec(&txn)
             .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -878,7 +878,7 @@ impl HouseholdsApi {
                 .exec(&txn)
                 .await?;
         }
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 }

@@ -848,7 +848,7 @@ impl SyncApi {
                 .await?;
             }
         }
-        txn.commit().await.map_err(ApiError::from)?;
+        state.db.commit(txn).await.map_err(ApiError::from)?;
         Ok(Json(
             changed_since(&state, household_id, since(request.last_sync_timestamp)).await?,
         ))

@@ -226,7 +226,7 @@ async fn todo_for_member(state: &AppState, todo_id: Uuid, user_id: Uuid) -> ApiR
 async fn save(state: &AppState, changed: todo::ActiveModel) -> ApiResult<todo::Model> {
     let txn = state.db.begin().await?;
     let saved = changed.update(&txn).await?;
-    txn.commit().await?;
+    state.db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -278,7 +278,7 @@ impl TodosApi {
         }
         .insert(&txn)
         .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Created::Todo(Json(saved.into())))
     }
 
@@ -450,7 +450,7 @@ impl TodosApi {
         let todo = todo_for_member(&state, todo_id.0, auth.0.id).await?;
         let txn = state.db.begin().await?;
         todo::Entity::delete_by_id(todo.id).exec(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 

@@ -102,6 +102,11 @@ impl RetryPolicy {
         }
     }
 
+    /// How long transient errors are retried before giving up.
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+
     /// How many retries this policy has made since the process started.
     pub fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
