@@ -17,13 +17,22 @@ use crate::{
 const WAKE: Duration = Duration::from_secs(6);
 
 async fn app_behind_proxy(vars: &[(&str, &str)]) -> Option<(TestApp, FaultProxy)> {
+    app_behind_proxy_over("", vars).await
+}
+
+/// `url_query` is appended to the database URL, e.g. `?sslmode=disable` so the proxy can
+/// see the protocol go by.
+async fn app_behind_proxy_over(
+    url_query: &str,
+    vars: &[(&str, &str)],
+) -> Option<(TestApp, FaultProxy)> {
     if !on_postgres() {
         eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL unset)");
         return None;
     }
     let db = TestDb::new().await;
     let proxy = FaultProxy::for_postgres(&db.url).await;
-    let url = db.url_through(proxy.addr());
+    let url = format!("{}{url_query}", db.url_through(proxy.addr()));
     let app = TestApp::on_url(db, &url, vars).await;
     app.client
         .get("/health/deep")
@@ -69,6 +78,30 @@ async fn request_while_the_database_wakes_waits_and_succeeds() {
     assert!(
         took >= WAKE - Duration::from_millis(500),
         "answered before the database woke: {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn write_whose_commit_answer_is_lost_is_acknowledged_and_stored_once() {
+    let Some((app, proxy)) = app_behind_proxy_over("?sslmode=disable", &[]).await else {
+        return;
+    };
+    let owner = app.user("Owner").await;
+    let household = app.household(&owner, "Flat").await;
+    proxy.lose_next_commit_ack();
+    let (status, body) = app
+        .post(
+            "/api/v1/todos",
+            &owner,
+            serde_json::json!({"household_id": household, "title": "Bins"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["title"], "Bins");
+    assert_eq!(
+        app.count("SELECT COUNT(*) || '' FROM todos WHERE title = 'Bins'")
+            .await,
+        1
     );
 }
 

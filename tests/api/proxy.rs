@@ -4,12 +4,15 @@
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
 use tokio::{
-    io::AsyncReadExt,
+    io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     task::JoinHandle,
     time::Instant,
@@ -27,6 +30,8 @@ enum Mode {
 struct Shared {
     mode: Mode,
     refuse_until: Option<Instant>,
+    /// The next `COMMIT` reaches the server, but its answer never reaches the client.
+    lose_commit_ack: bool,
     connections: Vec<JoinHandle<()>>,
 }
 
@@ -43,6 +48,7 @@ impl FaultProxy {
         let shared = Arc::new(Mutex::new(Shared {
             mode: Mode::Forward,
             refuse_until: None,
+            lose_commit_ack: false,
             connections: Vec::new(),
         }));
         let accept_loop = tokio::spawn(accept_loop(listener, addr, upstream, shared.clone()));
@@ -94,6 +100,12 @@ impl FaultProxy {
         });
     }
 
+    /// The next `COMMIT` is forwarded, then its connection is cut before the server's
+    /// answer comes back: the write committed, but the client cannot know.
+    pub fn lose_next_commit_ack(&self) {
+        self.shared.lock().expect("proxy state").lose_commit_ack = true;
+    }
+
     /// Drops every connection in flight, as a suspended compute does.
     pub fn cut_all(&self) {
         let mut shared = self.shared.lock().expect("proxy state");
@@ -140,11 +152,16 @@ async fn accept_loop(
         state.connections.retain(|task| !task.is_finished());
         state
             .connections
-            .push(tokio::spawn(serve(client, upstream, mode)));
+            .push(tokio::spawn(serve(client, upstream, mode, shared.clone())));
     }
 }
 
-async fn serve(mut client: TcpStream, upstream: SocketAddr, mode: Mode) {
+async fn serve(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    mode: Mode,
+    shared: Arc<Mutex<Shared>>,
+) {
     match mode {
         Mode::Forward => {}
         Mode::HoldUntil(awake) => tokio::time::sleep_until(awake).await,
@@ -154,8 +171,50 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, mode: Mode) {
             return;
         }
     }
-    let Ok(mut server) = TcpStream::connect(upstream).await else {
+    let Ok(server) = TcpStream::connect(upstream).await else {
         return;
     };
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    let cutting = Arc::new(AtomicBool::new(false));
+    let upstream_half = {
+        let cutting = cutting.clone();
+        async move {
+            let mut buf = vec![0u8; 16 * 1024];
+            while let Ok(n) = from_client.read(&mut buf).await {
+                let chunk = &buf[..n];
+                if n == 0 || to_server.write_all(chunk).await.is_err() {
+                    return;
+                }
+                let commit = chunk.windows(6).any(|w| w == b"COMMIT");
+                if commit
+                    && std::mem::take(&mut shared.lock().expect("proxy state").lose_commit_ack)
+                {
+                    cutting.store(true, Ordering::SeqCst);
+                    // Give the server time to commit before the connection goes.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    return;
+                }
+            }
+        }
+    };
+    let downstream_half = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = from_server.read(&mut buf).await {
+            if n == 0 || cutting.load(Ordering::SeqCst) {
+                // Once cutting, the answer is swallowed; the upstream half ends the relay.
+                if n == 0 {
+                    return;
+                }
+                continue;
+            }
+            if to_client.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        () = upstream_half => {}
+        () = downstream_half => {}
+    }
 }
