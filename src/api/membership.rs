@@ -5,7 +5,7 @@
 use entities::{enums::MemberRole, household, household_member};
 use sea_orm::{
     ColumnTrait, EntityTrait, JoinType, PrimaryKeyTrait, QueryFilter, QuerySelect, RelationDef,
-    sea_query::{Expr, ExprTrait, IntoCondition},
+    sea_query::{Expr, ExprTrait, IntoCondition, Query},
 };
 use uuid::Uuid;
 
@@ -84,6 +84,20 @@ pub async fn membership(
             })
         }
     }
+}
+
+/// A condition for a query of `household_id`'s rows: only while `user_id` is one of its
+/// members. A list filtered this way needs no membership query of its own when it finds
+/// rows; when it finds none, [`membership`] tells "there are none" from "not yours".
+pub fn while_member(household_id: Uuid, user_id: Uuid) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(household_member::Entity)
+            .and_where(household_member::Column::HouseholdId.eq(household_id))
+            .and_where(household_member::Column::UserId.eq(user_id))
+            .to_owned(),
+    )
 }
 
 /// 400 unless `user_id` is a member of `household_id` (for assignees).

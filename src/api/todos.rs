@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{
     choice::Choice,
-    membership::{WhenMissing, membership, require_assignable, scoped_row},
+    membership::{WhenMissing, membership, require_assignable, scoped_row, while_member},
     nullable::Nullable,
     partial::apply,
     people::users_by_id,
@@ -300,14 +300,14 @@ impl TodosApi {
     ) -> ApiResult<Json<Vec<TodoResponse>>> {
         let me = auth.0.id;
         let household_id = household_id.0;
-        membership(&state, household_id, me, WhenMissing::Forbidden).await?;
         let (status, mine_only, include_completed) =
             (status.0.map(|s| s.0), assigned_to_me.0, include_completed.0);
         let mut todos = state
             .db
             .read(|conn| async move {
-                let mut query =
-                    todo::Entity::find().filter(todo::Column::HouseholdId.eq(household_id));
+                let mut query = todo::Entity::find()
+                    .filter(todo::Column::HouseholdId.eq(household_id))
+                    .filter(while_member(household_id, me));
                 if let Some(status) = status {
                     query = query.filter(todo::Column::Status.eq(status));
                 } else if !include_completed {
@@ -323,6 +323,9 @@ impl TodosApi {
                 query.all(&conn).await
             })
             .await?;
+        if todos.is_empty() {
+            membership(&state, household_id, me, WhenMissing::Forbidden).await?;
+        }
         todos.sort_by_key(list_order);
         Ok(Json(todos.into_iter().map(Into::into).collect()))
     }

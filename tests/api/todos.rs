@@ -172,6 +172,22 @@ async fn list_is_ordered_by_status_priority_due_date_and_recency() {
 }
 
 #[tokio::test]
+async fn list_without_todos_is_empty_for_members_and_403_for_outsiders() {
+    let f = flat().await;
+    assert!(f.titles("").await.is_empty());
+    let outsider = f.app.user("Outsider").await;
+    let (status, body) = f
+        .app
+        .get(
+            &format!("/api/v1/todos?household_id={}", f.household),
+            &outsider,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["message"], "You are not a member of this household");
+}
+
+#[tokio::test]
 async fn list_assigned_to_me_includes_unassigned() {
     let f = flat().await;
     f.todo(json!({"title": "mine", "assigned_to_id": f.member.id}))
