@@ -114,8 +114,9 @@ pub async fn layer<E: Endpoint>(
         Err(err) => error_converter::respond(err),
     };
     let status = response.status();
-    if status.is_server_error() {
-        // Nothing was kept: let the client try again with the same key.
+    // After a 5xx nothing was kept: the client may try again with the same key. A 401 did
+    // nothing either, and keeping it would let anyone without credentials fill the table.
+    if status.is_server_error() || status == StatusCode::UNAUTHORIZED {
         if let Err(err) = idempotency::release(&db, &scope, &key).await {
             tracing::warn!(error = %err, "could not release an idempotency key");
         }

@@ -1,6 +1,6 @@
 //! `Idempotency-Key` on writes: a repeat answers the first response and writes nothing,
 //! across replicas too; another request under the same key is 422; a repeat while the
-//! first runs is 409; a key is kept for 24 hours; a failure keeps nothing.
+//! first runs is 409; a key is kept for 24 hours; a failure or a 401 keeps nothing.
 
 use poem::http::StatusCode;
 use serde_json::{Value, json};
@@ -206,6 +206,32 @@ async fn a_failed_request_keeps_nothing_so_the_key_can_be_retried() {
     let retried = post_with_key(&f, &f.owner, "todo-1", body).await;
     retried.assert_status(StatusCode::CREATED);
     assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 1);
+}
+
+#[tokio::test]
+async fn unauthenticated_writes_keep_no_key() {
+    let f = flat().await;
+    let body = json!({"household_id": f.household, "title": "Bins"});
+    for token in ["not-a-jwt", "a.b.c"] {
+        let response = f
+            .app
+            .client
+            .post("/api/v1/todos")
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Idempotency-Key", format!("key-{token}"))
+            .body_json(&body)
+            .send()
+            .await;
+        response.assert_status(StatusCode::UNAUTHORIZED);
+        assert_eq!(json_of(response).await["error"], "unauthorized");
+    }
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) || '' FROM idempotency_keys")
+            .await,
+        0
+    );
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 0);
 }
 
 #[tokio::test]
