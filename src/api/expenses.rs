@@ -517,7 +517,7 @@ impl ExpensesApi {
         operation_id = "create_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -576,7 +576,14 @@ impl ExpensesApi {
         start_date: Query<Option<Timestamp>>,
         /// On or before.
         end_date: Query<Option<Timestamp>>,
-        #[oai(default, validator(minimum(value = "0")))] skip: Query<u64>,
+        // Bounded where every database's `OFFSET` takes it and a JSON double holds it
+        // exactly; near `u64::MAX` the document's bound would round past what parses.
+        /// Rows to skip, at most 2147483647.
+        #[oai(
+            default,
+            validator(minimum(value = "0"), maximum(value = "2147483647"))
+        )]
+        skip: Query<u64>,
         #[oai(
             default = "hundred",
             validator(minimum(value = "1"), maximum(value = "1000"))
@@ -648,7 +655,7 @@ impl ExpensesApi {
         operation_id = "update_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -669,7 +676,7 @@ impl ExpensesApi {
         operation_id = "replace_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -690,7 +697,7 @@ impl ExpensesApi {
         operation_id = "delete_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -714,7 +721,7 @@ impl ExpensesApi {
         operation_id = "settle_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -931,7 +938,7 @@ impl ExpensesApi {
         operation_id = "suggest_tasks",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

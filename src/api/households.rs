@@ -260,6 +260,14 @@ async fn delete_household<C: ConnectionTrait>(
     conn: &C,
     household_id: Uuid,
 ) -> Result<(), sea_orm::DbErr> {
+    // Lock the household first: a request adding an invite, member or expense to it waits
+    // until this commits and is then refused for the household being gone, rather than
+    // slipping a row in between these deletes and failing the last one. (SQLite has one
+    // writer at a time and no row locks; the clause is left out there.)
+    household::Entity::find_by_id(household_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
     expense::Entity::delete_many()
         .filter(expense::Column::HouseholdId.eq(household_id))
         .exec(conn)
@@ -317,7 +325,7 @@ impl HouseholdsApi {
         operation_id = "create_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -415,7 +423,7 @@ impl HouseholdsApi {
         operation_id = "join_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -528,7 +536,7 @@ impl HouseholdsApi {
         operation_id = "update_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -558,7 +566,7 @@ impl HouseholdsApi {
         operation_id = "delete_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -631,7 +639,7 @@ impl HouseholdsApi {
         operation_id = "create_invite",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -695,7 +703,7 @@ impl HouseholdsApi {
         operation_id = "create_public_invite",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -723,7 +731,7 @@ impl HouseholdsApi {
         operation_id = "cancel_invite",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -767,7 +775,7 @@ impl HouseholdsApi {
         operation_id = "update_member_role",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -806,7 +814,7 @@ impl HouseholdsApi {
         operation_id = "remove_member",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -840,7 +848,7 @@ impl HouseholdsApi {
         operation_id = "leave_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

@@ -9,6 +9,7 @@ mod households;
 mod membership;
 mod partial;
 mod people;
+pub mod routes;
 mod shopping;
 mod sync;
 pub mod timestamp;

@@ -508,7 +508,7 @@ impl ShoppingApi {
         operation_id = "create_shopping_list",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -613,7 +613,7 @@ impl ShoppingApi {
         operation_id = "create_item_category",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -719,7 +719,7 @@ impl ShoppingApi {
         operation_id = "update_shopping_list",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -754,7 +754,7 @@ impl ShoppingApi {
         operation_id = "delete_shopping_list",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -815,7 +815,7 @@ impl ShoppingApi {
         operation_id = "create_shopping_item",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -888,7 +888,7 @@ impl ShoppingApi {
         operation_id = "update_shopping_item",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -912,7 +912,7 @@ impl ShoppingApi {
         operation_id = "toggle_shopping_item_purchased",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -942,7 +942,7 @@ impl ShoppingApi {
         operation_id = "delete_shopping_item",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -965,7 +965,7 @@ impl ShoppingApi {
         operation_id = "update_shopping_item_by_id",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -987,7 +987,7 @@ impl ShoppingApi {
         operation_id = "delete_shopping_item_by_id",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

@@ -793,7 +793,7 @@ impl SyncApi {
         operation_id = "sync",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

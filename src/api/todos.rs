@@ -242,7 +242,7 @@ impl TodosApi {
         operation_id = "create_todo",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -365,7 +365,7 @@ impl TodosApi {
         operation_id = "update_todo",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -413,7 +413,7 @@ impl TodosApi {
         operation_id = "update_todo_status",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -438,7 +438,7 @@ impl TodosApi {
         operation_id = "delete_todo",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

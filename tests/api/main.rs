@@ -11,6 +11,7 @@ mod auth;
 mod authorization;
 mod bad_input;
 mod cold_start;
+mod conformance;
 mod docs;
 mod expenses;
 mod health;
