@@ -3,7 +3,7 @@ CARGO ?= cargo
 # `make run RELEASE=1` serves an optimised build.
 PROFILE := $(if $(RELEASE),--release,)
 
-.PHONY: run migrate test lint fmt openapi bench
+.PHONY: run migrate test lint fmt openapi bench conformance
 
 ## Serve on http://127.0.0.1:8000 (Swagger UI at /docs); SQLite file ./flatmates.db by default.
 run:
@@ -30,6 +30,30 @@ test: lint
 	else \
 		echo "== TEST_DATABASE_URL unset: PostgreSQL run skipped"; \
 	fi
+	$(MAKE) conformance
+
+SCHEMATHESIS_VERSION := 4.32.5
+CONFORMANCE_VENV := target/conformance-venv
+SCHEMATHESIS := $(CONFORMANCE_VENV)/bin/schemathesis
+
+# A virtualenv of its own under target/, so a fresh clone needs nothing installed by hand;
+# rebuilt when the pinned version changes.
+$(CONFORMANCE_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION):
+	rm -rf $(CONFORMANCE_VENV)
+	python3 -m venv $(CONFORMANCE_VENV)
+	$(CONFORMANCE_VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $@
+
+## schemathesis against the live service, on PostgreSQL then SQLite: every check, fixed seed
+## (tests/contract/schemathesis.toml). PostgreSQL from TEST_DATABASE_URL, else the local `test`.
+conformance: $(CONFORMANCE_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
+	$(CARGO) build --bin flatmates
+	for database in postgres sqlite; do \
+		echo "== schemathesis on $$database"; \
+		python3 tests/contract/live_service.py --database $$database -- \
+			sh -c '$(SCHEMATHESIS) --config-file tests/contract/schemathesis.toml run --no-color "$$FLATMATES_URL/openapi.json"' \
+			|| exit 1; \
+	done
 
 ## Rewrite the committed OpenAPI document from the code.
 openapi:
