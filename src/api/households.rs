@@ -104,8 +104,8 @@ struct HouseholdWithMembers {
 
 #[derive(Object)]
 struct InviteCreate {
-    /// Who may use the invite; without it, anyone holding the token may join.
-    #[oai(validator(max_length = 255, pattern = r"^[^@\s]+@[^@\s]+$"))]
+    /// Who may use the invite; without it (or null), anyone holding the token may join.
+    #[oai(nullable, validator(max_length = 255, pattern = r"^[^@\s]+@[^@\s]+$"))]
     email: Option<String>,
 }
 

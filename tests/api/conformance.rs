@@ -171,3 +171,24 @@ async fn a_row_whose_household_went_meanwhile_is_409_not_500() {
         "The resource changed while the request ran. Please retry."
     );
 }
+
+#[tokio::test]
+async fn an_invite_with_a_null_email_is_a_public_one_as_documented() {
+    let f = flat().await;
+    let (status, body) = f
+        .app
+        .post(
+            &format!("/api/v1/households/{}/invite", f.household),
+            &f.owner,
+            json!({"email": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["email"], Value::Null);
+    let app = TestApp::spawn().await;
+    let spec = json_of(app.client.get("/openapi.json").send().await).await;
+    assert_eq!(
+        spec["components"]["schemas"]["InviteCreate"]["properties"]["email"]["nullable"],
+        true
+    );
+}
