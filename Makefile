@@ -3,7 +3,27 @@ CARGO ?= cargo
 # `make run RELEASE=1` serves an optimised build.
 PROFILE := $(if $(RELEASE),--release,)
 
-.PHONY: run migrate test lint fmt openapi bench conformance
+.PHONY: run migrate test lint fmt openapi bench lint-openapi client client-e2e browser service-bin chaos conformance
+
+# The npm project that lints the document, generates the typed client and drives the browser.
+CLIENT := tests/contract/client
+LIVE := python3 tests/contract/live_service.py
+CHROMIUM := /usr/bin/chromium
+# Redocly CLI sends telemetry and checks for updates unless told not to.
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+
+# Runs the command $(1) against a live service on SQLite, then on PostgreSQL when
+# TEST_DATABASE_URL is set, as the cargo tests do.
+define on_each_database
+	$(LIVE) --database sqlite -- $(1)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		$(LIVE) --database postgres -- $(1); \
+	else \
+		echo "== TEST_DATABASE_URL unset: PostgreSQL run skipped"; \
+	fi
+endef
 
 ## Serve on http://127.0.0.1:8000 (Swagger UI at /docs); SQLite file ./flatmates.db by default.
 run:
@@ -21,16 +41,40 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Lint, then every test on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
-test: lint
+## Lint, the client, browser and conformance checks, then every test on SQLite, then again on
+## PostgreSQL and the chaos suite when TEST_DATABASE_URL is set. The cargo suite runs last: CI
+## reads its summary.
+test: lint lint-openapi client-e2e browser conformance
 	env -u TEST_DATABASE_URL $(CARGO) test --workspace
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same tests on PostgreSQL ($$TEST_DATABASE_URL)"; \
-		$(CARGO) test --workspace; \
+		$(CARGO) test --workspace && $(MAKE) --no-print-directory chaos; \
 	else \
 		echo "== TEST_DATABASE_URL unset: PostgreSQL run skipped"; \
 	fi
-	$(MAKE) conformance
+
+## Rewrite the committed OpenAPI document from the code.
+openapi:
+	$(CARGO) run --quiet --bin flatmates -- openapi > openapi/openapi.json
+
+## The committed OpenAPI document against the Redocly ruleset in tests/contract/client/redocly.yaml.
+lint-openapi: $(CLIENT)/node_modules/.package-lock.json
+	npm --prefix $(CLIENT) run -s lint
+
+## Generate the TypeScript client from openapi/openapi.json and type-check everything using it.
+client: $(CLIENT)/node_modules/.package-lock.json
+	npm --prefix $(CLIENT) run -s build
+
+## A first session through the generated client against the live service.
+client-e2e: client service-bin
+	$(call on_each_database,npm --prefix $(CLIENT) run -s e2e)
+
+## Swagger UI at /docs in headless Chromium; the screenshot lands in target/contract/browser/.
+browser: client service-bin $(CHROMIUM)
+	$(call on_each_database,npm --prefix $(CLIENT) run -s browser)
+
+service-bin:
+	$(CARGO) build --bin flatmates
 
 SCHEMATHESIS_VERSION := 4.32.5
 CONFORMANCE_VENV := target/conformance-venv
@@ -44,21 +88,25 @@ $(CONFORMANCE_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION):
 	$(CONFORMANCE_VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
 	touch $@
 
-## schemathesis against the live service, on PostgreSQL then SQLite: every check, fixed seed
-## (tests/contract/schemathesis.toml). PostgreSQL from TEST_DATABASE_URL, else the local `test`.
-conformance: $(CONFORMANCE_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
-	$(CARGO) build --bin flatmates
-	for database in postgres sqlite; do \
-		echo "== schemathesis on $$database"; \
-		python3 tests/contract/live_service.py --database $$database -- \
-			sh -c '$(SCHEMATHESIS) --config-file tests/contract/schemathesis.toml run --no-color "$$FLATMATES_URL/openapi.json"' \
-			|| exit 1; \
-	done
+## schemathesis against the live service, signed in: every check, fixed seed
+## (tests/contract/schemathesis.toml).
+conformance: $(CONFORMANCE_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION) service-bin
+	$(call on_each_database,sh -c '$(SCHEMATHESIS) --config-file tests/contract/schemathesis.toml run --no-color "$$FLATMATES_URL/openapi.json"')
 
-## Rewrite the committed OpenAPI document from the code.
-openapi:
-	$(CARGO) run --quiet --bin flatmates -- openapi > openapi/openapi.json
+# npm writes this file on every install, so it is newer than the lock file once installed.
+$(CLIENT)/node_modules/.package-lock.json: $(CLIENT)/package-lock.json
+	npm ci --prefix $(CLIENT) --no-audit --no-fund
+
+# Debian's Chromium; playwright-core drives it and never downloads a browser of its own.
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 ## Release build on PostgreSQL under wrk, against pgbench's ceiling; writes bench/results.md.
 bench:
 	python3 bench/run.py
+
+## The chaos suite: the binary through a fault proxy to a throwaway PostgreSQL cluster (initdb
+## with the machine's binaries, its own port) under load; prints a summary table.
+chaos:
+	$(CARGO) test --test api chaos -- --ignored --nocapture

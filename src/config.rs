@@ -218,7 +218,7 @@ impl Settings {
                     .get("DATABASE_URL")
                     .unwrap_or_else(|| "sqlite://flatmates.db?mode=rwc".into()),
                 max_connections: vars.parse_positive("DB_MAX_CONNECTIONS", 10)?,
-                acquire_timeout: vars.seconds("DB_ACQUIRE_TIMEOUT_SECONDS", 10)?,
+                acquire_timeout: vars.seconds("DB_ACQUIRE_TIMEOUT_SECONDS", 2)?,
                 idle_timeout: vars.seconds("DB_IDLE_TIMEOUT_SECONDS", 240)?,
                 max_lifetime: vars.seconds("DB_MAX_LIFETIME_SECONDS", 1800)?,
                 ping_if_idle_for: vars.seconds("DB_PING_IF_IDLE_SECONDS", 30)?,

@@ -13,6 +13,8 @@ use crate::db::Db;
 
 /// How long an answer is kept for repeats.
 pub const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// How often answers past their retention are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -173,6 +175,34 @@ pub async fn release(db: &Db, scope: &str, key: &str) -> Result<(), DbErr> {
                 .await
                 .map(drop)
         }
+    })
+    .await
+}
+
+/// Deletes the answers kept past their retention, at start and then hourly: a key's row is
+/// otherwise only replaced when the same caller reuses the key. Replicas purging at once
+/// delete the same rows, which is harmless.
+pub async fn purge_expired_periodically(db: Db) {
+    let mut every = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        every.tick().await;
+        match purge_expired(&db).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired idempotency keys purged"),
+            Err(err) => tracing::warn!(error = %err, "could not purge expired idempotency keys"),
+        }
+    }
+}
+
+/// Deletes every key older than the retention; answers how many there were.
+pub async fn purge_expired(db: &Db) -> Result<u64, DbErr> {
+    let cutoff = Utc::now().naive_utc() - RETENTION;
+    db.idempotent(|conn| async move {
+        entity::Entity::delete_many()
+            .filter(entity::Column::CreatedAt.lt(cutoff))
+            .exec(&conn)
+            .await
+            .map(|deleted| deleted.rows_affected)
     })
     .await
 }

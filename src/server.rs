@@ -1,5 +1,6 @@
 //! Running the service: bind at once, migrate in the background until the database
-//! answers, serve until SIGTERM or SIGINT, then drain in-flight requests and close the pool.
+//! answers (then purge expired idempotency keys hourly), serve until SIGTERM or SIGINT, then
+//! drain in-flight requests and close the pool.
 
 use std::{io, net::SocketAddr, time::Duration};
 
@@ -8,7 +9,9 @@ use poem::{
     listener::{Acceptor, Listener, TcpListener},
 };
 
-use crate::{build_app, config::Settings, db::Db, db::retry::is_transient, state::AppState};
+use crate::{
+    build_app, config::Settings, db::Db, db::retry::is_transient, idempotency, state::AppState,
+};
 
 /// Pause between migration attempts while the database stays unreachable.
 const MIGRATION_RETRY_PAUSE: Duration = Duration::from_secs(1);
@@ -44,7 +47,14 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         tracing::info!(addr = %local, "listening");
     }
 
-    let mut migrations = tokio::spawn(migrate_until_done(state.clone()));
+    let mut background = tokio::spawn({
+        let (state, db) = (state.clone(), db.clone());
+        async move {
+            migrate_until_done(state).await?;
+            idempotency::purge_expired_periodically(db).await;
+            Ok::<_, sea_orm::DbErr>(())
+        }
+    });
     let server = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
         build_app(state),
         shutdown_signal(),
@@ -53,9 +63,9 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     tokio::pin!(server);
     let result = tokio::select! {
         served = &mut server => served.map_err(ServeError::from),
-        Ok(Err(err)) = &mut migrations => Err(err.into()),
+        Ok(Err(err)) = &mut background => Err(err.into()),
     };
-    migrations.abort();
+    background.abort();
     db.close().await;
     tracing::info!("stopped");
     result

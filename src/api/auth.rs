@@ -190,7 +190,7 @@ async fn upsert_user(
                 .await?
         }
     };
-    txn.commit().await?;
+    state.db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -290,7 +290,7 @@ impl AuthApi {
         changed.updated_at = Set(Utc::now().naive_utc());
         let txn = state.db.begin().await?;
         let saved = changed.update(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Json(saved.into()))
     }
 

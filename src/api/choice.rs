@@ -10,6 +10,8 @@ use poem_openapi::{
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 use sea_orm::{ActiveEnum, Iterable};
+
+use super::nullable::JsonType;
 use serde_json::Value;
 
 /// The schema name an enum has in the document (the old backend's names).
@@ -96,6 +98,10 @@ impl<E: ApiEnum> Type for Choice<E> {
     ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
         Box::new(self.as_raw_value().into_iter())
     }
+}
+
+impl<E: ApiEnum> JsonType for Choice<E> {
+    const JSON_TYPE: &'static str = "string";
 }
 
 impl<E: ApiEnum> ParseFromJSON for Choice<E> {

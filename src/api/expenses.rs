@@ -26,6 +26,7 @@ use super::{
     amount::Amount,
     choice::Choice,
     membership::{WhenMissing, membership, scoped_row},
+    nullable::Nullable,
     people::users_by_id,
     timestamp::Timestamp,
 };
@@ -94,10 +95,8 @@ struct ExpenseUpdate {
     amount: Option<Amount>,
     #[oai(nullable, validator(min_length = 1, max_length = 500))]
     description: Option<String>,
-    #[oai(nullable)]
-    category: Option<Choice<ExpenseCategory>>,
-    #[oai(nullable)]
-    payment_method: Option<Choice<PaymentMethod>>,
+    category: Nullable<Choice<ExpenseCategory>>,
+    payment_method: Nullable<Choice<PaymentMethod>>,
     #[oai(nullable)]
     date: Option<Timestamp>,
 }
@@ -478,10 +477,10 @@ async fn update_expense(
     if let Some(description) = update.description {
         changed.description = Set(description);
     }
-    if let Some(category) = update.category {
+    if let Some(category) = update.category.0 {
         changed.category = Set(category.0);
     }
-    if let Some(method) = update.payment_method {
+    if let Some(method) = update.payment_method.0 {
         changed.payment_method = Set(method.0);
     }
     if let Some(date) = update.date {
@@ -490,7 +489,7 @@ async fn update_expense(
     changed.updated_at = Set(Utc::now().naive_utc());
     let txn = state.db.begin().await?;
     let saved = changed.update(&txn).await?;
-    txn.commit().await?;
+    state.db.commit(txn).await?;
     let people = users_by_id(state, [saved.created_by]).await?;
     let creator = people.get(&saved.created_by);
     Ok(Json(ExpenseResponse::new(saved, creator)))
@@ -553,7 +552,7 @@ impl ExpensesApi {
             shares,
         )
         .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Created::Expense(Json(with_splits(&state, saved).await?)))
     }
 
@@ -710,7 +709,7 @@ impl ExpensesApi {
         let expense = own_expense(&state, expense_id.0, auth.0.id, "delete").await?;
         let txn = state.db.begin().await?;
         expense::Entity::delete_by_id(expense.id).exec(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -758,7 +757,7 @@ impl ExpensesApi {
             .filter(expense_split::Column::IsSettled.eq(false))
             .exec_with_returning(&txn)
             .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         let split_ids: Vec<Uuid> = settled.into_iter().map(|s| s.id).collect();
         Ok(Json(SettlementResponse {
             settled_count: split_ids.len() as u64,

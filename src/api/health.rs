@@ -1,14 +1,15 @@
 //! Health probes and the root document. `/health/live` touches nothing; `/health/ready`
 //! and `/health` make one bounded attempt; `/health/deep` goes through the retried read
 //! path every request uses, so it answers what a request would experience. The two probes
-//! that answer 503 with a body of their own (deep and ready) are not `ApiResult`s, so the
-//! document describes the body they really send.
+//! that answer 503 with a body of their own (deep and ready) are `Probe`s, not `ApiResult`s,
+//! so the document describes the body they really send.
 
 use std::time::{Duration, Instant};
 
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags, payload::Json};
 
+use super::probe::Probe;
 use crate::{db::retry::is_transient, error::ApiResult, state::AppState};
 
 /// How long a probe waits for the database before calling it disconnected.
@@ -200,8 +201,8 @@ impl HealthApi {
         method = "get",
         operation_id = "deep_health_check"
     )]
-    async fn deep(&self, state: Data<&AppState>) -> DeepHealthResponse {
-        deep_health(&state).await
+    async fn deep(&self, state: Data<&AppState>) -> Probe<DeepHealthResponse> {
+        Probe(deep_health(&state).await)
     }
 
     #[oai(
@@ -210,8 +211,8 @@ impl HealthApi {
         operation_id = "deep_health_check_v1",
         hidden
     )]
-    async fn deep_v1(&self, state: Data<&AppState>) -> DeepHealthResponse {
-        deep_health(&state).await
+    async fn deep_v1(&self, state: Data<&AppState>) -> Probe<DeepHealthResponse> {
+        Probe(deep_health(&state).await)
     }
 
     /// Liveness probe: 200 while the process serves; touches nothing.
@@ -228,7 +229,7 @@ impl HealthApi {
         method = "get",
         operation_id = "readiness_probe"
     )]
-    async fn ready(&self, state: Data<&AppState>) -> ReadinessResponse {
+    async fn ready(&self, state: Data<&AppState>) -> Probe<ReadinessResponse> {
         let latency = probe(&state).await;
         let migrated = state.migrations_done();
         let body = Readiness {
@@ -241,11 +242,11 @@ impl HealthApi {
             database: connected(latency),
             migrations: if migrated { "done" } else { "pending" }.to_owned(),
         };
-        if latency.is_some() && migrated {
+        Probe(if latency.is_some() && migrated {
             ReadinessResponse::Ready(Json(body))
         } else {
             ReadinessResponse::NotReady(Json(body))
-        }
+        })
     }
 
     /// Welcome message with links to the documentation and the health check.

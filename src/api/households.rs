@@ -310,7 +310,7 @@ async fn save_invite(
 ) -> ApiResult<Json<InviteResponse>> {
     let txn = state.db.begin().await?;
     let saved = invite.insert(&txn).await?;
-    txn.commit().await?;
+    state.db.commit(txn).await?;
     Ok(Json(saved.into()))
 }
 
@@ -356,7 +356,7 @@ impl HouseholdsApi {
         }
         .insert(&txn)
         .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Created::Household(Json(HouseholdResponse::new(
             household, 1,
         ))))
@@ -459,7 +459,7 @@ impl HouseholdsApi {
                 let mut expired = invite.into_active_model();
                 expired.status = Set(InviteStatus::Expired);
                 expired.update(&txn).await?;
-                txn.commit().await?;
+                state.db.commit(txn).await?;
             }
             return Err(ApiError::bad_request("Invite has expired"));
         }
@@ -500,7 +500,7 @@ impl HouseholdsApi {
             .one(&txn)
             .await?
             .ok_or_else(|| ApiError::not_found("Household not found"))?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         let count = member_count(&state, household_id).await?;
         Ok(Json(HouseholdResponse::new(household, count)))
     }
@@ -554,7 +554,7 @@ impl HouseholdsApi {
         let mut household = owner.household.into_active_model();
         household.name = Set(body.0.name);
         let household = household.update(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         let count = member_count(&state, household.id).await?;
         Ok(Json(HouseholdResponse::new(household, count)))
     }
@@ -581,7 +581,7 @@ impl HouseholdsApi {
             .require_owner()?;
         let txn = state.db.begin().await?;
         delete_household(&txn, owner.household.id).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -764,7 +764,7 @@ impl HouseholdsApi {
         let mut cancelled = invite.into_active_model();
         cancelled.status = Set(InviteStatus::Expired);
         cancelled.update(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -803,7 +803,7 @@ impl HouseholdsApi {
         let mut changed = member.into_active_model();
         changed.role = Set(role);
         let member = changed.update(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Json(MemberWithUser::new(member, user)))
     }
 
@@ -837,7 +837,7 @@ impl HouseholdsApi {
         household_member::Entity::delete_by_id(member.id)
             .exec(&txn)
             .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -886,7 +886,7 @@ impl HouseholdsApi {
                 .exec(&txn)
                 .await?;
         }
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 }

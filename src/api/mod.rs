@@ -7,15 +7,17 @@ mod expenses;
 mod health;
 mod households;
 mod membership;
+mod nullable;
 mod partial;
 mod people;
+mod probe;
 pub mod routes;
 mod shopping;
 mod sync;
 pub mod timestamp;
 mod todos;
 
-use poem_openapi::OpenApiService;
+use poem_openapi::{ContactObject, LicenseObject, OpenApiService, ServerObject};
 
 pub const TITLE: &str = "Flatmates App API";
 
@@ -46,4 +48,10 @@ pub fn service() -> OpenApiService<Apis, ()> {
         env!("CARGO_PKG_VERSION"),
     )
     .description("Households, chores, shopping lists and shared expenses for flatmates.")
+    // Relative, so Swagger UI and generated clients call the host that served the document:
+    // one document serves local runs, staging and production alike.
+    .server(ServerObject::new("/").description("The service that serves this document"))
+    .contact(ContactObject::new().name("Flatmates API maintainers"))
+    // Unpublished and without a licence file: all rights reserved until one is chosen.
+    .license(LicenseObject::new("Proprietary"))
 }

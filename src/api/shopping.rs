@@ -24,6 +24,7 @@ use super::{
     amount::Amount,
     choice::Choice,
     membership::{WhenMissing, membership, require_assignable, scoped_row},
+    nullable::Nullable,
     partial::apply,
     people::users_by_id,
     timestamp::Timestamp,
@@ -58,8 +59,7 @@ struct ShoppingListUpdate {
     name: Option<String>,
     #[oai(nullable, validator(max_length = 1000))]
     description: MaybeUndefined<String>,
-    #[oai(nullable)]
-    status: Option<Choice<ShoppingListStatus>>,
+    status: Nullable<Choice<ShoppingListStatus>>,
 }
 
 #[derive(Object)]
@@ -448,7 +448,7 @@ async fn update_item(
     changed.updated_at = Set(Utc::now().naive_utc());
     let txn = state.db.begin().await?;
     let saved = changed.update(&txn).await?;
-    txn.commit().await?;
+    state.db.commit(txn).await?;
     Ok(Json(saved.into()))
 }
 
@@ -478,7 +478,7 @@ async fn delete_item(state: &AppState, item_id: Uuid) -> ApiResult<NoContent> {
     shopping_list_item::Entity::delete_by_id(item_id)
         .exec(&txn)
         .await?;
-    txn.commit().await?;
+    state.db.commit(txn).await?;
     Ok(NoContent::Done)
 }
 
@@ -534,7 +534,7 @@ impl ShoppingApi {
         }
         .insert(&txn)
         .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(ListCreated::List(Json(saved.into())))
     }
 
@@ -661,7 +661,7 @@ impl ShoppingApi {
         }
         .insert(&txn)
         .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(CategoryCreated::Category(Json(saved.into())))
     }
 
@@ -736,14 +736,14 @@ impl ShoppingApi {
         if let Some(name) = update.name {
             changed.name = Set(name);
         }
-        if let Some(status) = update.status {
+        if let Some(status) = update.status.0 {
             changed.status = Set(status.0);
         }
         apply(&mut changed.description, update.description, |v| v);
         changed.updated_at = Set(Utc::now().naive_utc());
         let txn = state.db.begin().await?;
         let saved = changed.update(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Json(saved.into()))
     }
 
@@ -769,7 +769,7 @@ impl ShoppingApi {
         shopping_list::Entity::delete_by_id(list.id)
             .exec(&txn)
             .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -858,7 +858,7 @@ impl ShoppingApi {
         }
         .insert(&txn)
         .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(ItemCreated::Item(Json(saved.into())))
     }
 
@@ -931,7 +931,7 @@ impl ShoppingApi {
         changed.updated_at = Set(Utc::now().naive_utc());
         let txn = state.db.begin().await?;
         let saved = changed.update(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Json(saved.into()))
     }
 

@@ -32,6 +32,7 @@ use super::{
     choice::Choice,
     expenses::{insert_expense, members_of, splits_of},
     membership::{WhenMissing, membership},
+    nullable::{JsonType, Nullable},
     partial::apply,
     timestamp::Timestamp,
 };
@@ -60,16 +61,16 @@ struct EntityChanges {
     deleted: Vec<String>,
 }
 
+impl JsonType for EntityChanges {
+    const JSON_TYPE: &'static str = "object";
+}
+
 #[derive(Object, Default)]
 struct SyncChanges {
-    #[oai(nullable)]
-    todos: Option<EntityChanges>,
-    #[oai(nullable)]
-    shopping_lists: Option<EntityChanges>,
-    #[oai(nullable)]
-    shopping_items: Option<EntityChanges>,
-    #[oai(nullable)]
-    expenses: Option<EntityChanges>,
+    todos: Nullable<EntityChanges>,
+    shopping_lists: Nullable<EntityChanges>,
+    shopping_items: Nullable<EntityChanges>,
+    expenses: Nullable<EntityChanges>,
 }
 
 #[derive(Object)]
@@ -827,7 +828,7 @@ impl SyncApi {
         ];
         let txn = state.db.begin().await?;
         for (kind, entity) in kinds {
-            let entity = entity.unwrap_or_default();
+            let entity = entity.0.unwrap_or_default();
             for row in entity.created.iter() {
                 in_savepoint(&txn, kind, "create", async |sp| {
                     context.apply(sp, kind, row, true).await
@@ -847,7 +848,7 @@ impl SyncApi {
                 .await?;
             }
         }
-        txn.commit().await.map_err(ApiError::from)?;
+        state.db.commit(txn).await.map_err(ApiError::from)?;
         Ok(Json(
             changed_since(&state, household_id, since(request.last_sync_timestamp)).await?,
         ))

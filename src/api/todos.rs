@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::{
     choice::Choice,
     membership::{WhenMissing, membership, require_assignable, scoped_row},
+    nullable::Nullable,
     partial::apply,
     people::users_by_id,
     timestamp::Timestamp,
@@ -70,10 +71,8 @@ struct TodoUpdate {
     title: Option<String>,
     #[oai(nullable, validator(max_length = 2000))]
     description: MaybeUndefined<String>,
-    #[oai(nullable)]
-    status: Option<Choice<TodoStatus>>,
-    #[oai(nullable)]
-    priority: Option<Choice<TodoPriority>>,
+    status: Nullable<Choice<TodoStatus>>,
+    priority: Nullable<Choice<TodoPriority>>,
     #[oai(nullable)]
     due_date: MaybeUndefined<Timestamp>,
     #[oai(nullable)]
@@ -227,7 +226,7 @@ async fn todo_for_member(state: &AppState, todo_id: Uuid, user_id: Uuid) -> ApiR
 async fn save(state: &AppState, changed: todo::ActiveModel) -> ApiResult<todo::Model> {
     let txn = state.db.begin().await?;
     let saved = changed.update(&txn).await?;
-    txn.commit().await?;
+    state.db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -279,7 +278,7 @@ impl TodosApi {
         }
         .insert(&txn)
         .await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(Created::Todo(Json(saved.into())))
     }
 
@@ -385,10 +384,10 @@ impl TodosApi {
         if let Some(title) = update.title {
             changed.title = Set(title);
         }
-        if let Some(status) = update.status {
+        if let Some(status) = update.status.0 {
             set_status(&mut changed, &current, status.0);
         }
-        if let Some(priority) = update.priority {
+        if let Some(priority) = update.priority.0 {
             changed.priority = Set(priority.0);
         }
         apply(&mut changed.description, update.description, |v| v);
@@ -451,7 +450,7 @@ impl TodosApi {
         let todo = todo_for_member(&state, todo_id.0, auth.0.id).await?;
         let txn = state.db.begin().await?;
         todo::Entity::delete_by_id(todo.id).exec(&txn).await?;
-        txn.commit().await?;
+        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 

@@ -9,7 +9,7 @@ use std::{future::Future, sync::Arc};
 
 use sea_orm::{
     ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, TransactionOptions,
+    DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
     TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
@@ -21,6 +21,8 @@ use retry::{RetryPolicy, is_transient};
 
 /// The advisory lock key migrations hold on PostgreSQL (any constant the schema owns).
 const MIGRATION_LOCK: i64 = 0x666c_6174_6d61;
+/// Pause between asking whether a transaction whose `COMMIT` went unanswered is done.
+const OUTCOME_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -113,6 +115,61 @@ impl Db {
         };
         self.guarded("begin", || self.conn.begin_with_options(options))
             .await
+    }
+
+    /// Commits a write opened with [`Db::begin`]. When the connection is lost during
+    /// `COMMIT` on PostgreSQL, the server may have committed before its acknowledgement
+    /// was lost, and answering 503 would have the client write again. So the transaction's
+    /// id is read just before `COMMIT`, and after such a loss a fresh connection asks the
+    /// server what became of it: committed is success, aborted is the original error.
+    pub async fn commit(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
+        if txn.get_database_backend() != DbBackend::Postgres {
+            return txn.commit().await;
+        }
+        let xid: i64 = txn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT txid_current()",
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("txid_current() answered no row".into()))?
+            .try_get_by_index(0)?;
+        match txn.commit().await {
+            Err(err) if is_transient(&err) => {
+                tracing::warn!(error = %err, xid, "connection lost during COMMIT, asking whether it committed");
+                self.outcome_of(xid, err).await
+            }
+            done => done,
+        }
+    }
+
+    /// Waits, within the retry budget, until transaction `xid` is no longer in progress;
+    /// `Ok` if it committed, else `lost` (also when the server cannot be asked in time).
+    async fn outcome_of(&self, xid: i64, lost: DbErr) -> Result<(), DbErr> {
+        let started = std::time::Instant::now();
+        loop {
+            let status = self
+                .read(|conn| async move {
+                    let row = conn
+                        .query_one_raw(Statement::from_sql_and_values(
+                            DbBackend::Postgres,
+                            "SELECT txid_status($1)",
+                            [xid.into()],
+                        ))
+                        .await?;
+                    row.map(|row| row.try_get_by_index::<Option<String>>(0))
+                        .transpose()
+                        .map(Option::flatten)
+                })
+                .await;
+            match status.as_ref().map(Option::as_deref) {
+                Ok(Some("committed")) => return Ok(()),
+                Ok(Some("in progress")) if started.elapsed() < self.retry.budget() => {
+                    tokio::time::sleep(OUTCOME_POLL).await;
+                }
+                _ => return Err(lost),
+            }
+        }
     }
 
     /// One attempt at a round trip, for probes that must answer quickly.

@@ -30,6 +30,12 @@ pub fn is_transient(err: &DbErr) -> bool {
     match err {
         DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => true,
         DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed) => false,
+        // While connecting, a reply that is not PostgreSQL's (typically none at all: a
+        // proxy accepted the connection and closed it because the server behind it is
+        // down) means the server is not there yet, not that the query is wrong.
+        DbErr::Conn(RuntimeErr::SqlxError(sqlx)) if matches!(**sqlx, SqlxError::Protocol(_)) => {
+            true
+        }
         DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => match runtime {
             RuntimeErr::SqlxError(sqlx) => is_transient_sqlx(sqlx),
             _ => false,
@@ -87,15 +93,17 @@ pub fn is_foreign_key_violation(err: &DbErr) -> bool {
 }
 
 /// Exponential backoff with jitter: a short first delay so a database that has just woken
-/// is noticed quickly, a capped delay, and a total budget below the request deadline.
+/// is noticed quickly, a total budget below the request deadline, and a cap low enough
+/// (at most twice it with jitter) that a request waiting out an outage tries again within
+/// a second of the database coming back.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     budget: Duration,
     retries: Arc<AtomicU64>,
 }
 
-const FIRST_DELAY: Duration = Duration::from_millis(100);
-const MAX_DELAY: Duration = Duration::from_secs(1);
+const FIRST_DELAY: Duration = Duration::from_millis(50);
+const MAX_DELAY: Duration = Duration::from_millis(400);
 
 impl RetryPolicy {
     pub fn new(budget: Duration) -> Self {
@@ -103,6 +111,11 @@ impl RetryPolicy {
             budget,
             retries: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How long transient errors are retried before giving up.
+    pub fn budget(&self) -> Duration {
+        self.budget
     }
 
     /// How many retries this policy has made since the process started.
@@ -251,6 +264,19 @@ mod tests {
         )));
         assert!(is_transient(&query_err(SqlxError::Protocol(
             "Couldn't connect to compute node".into()
+        ))));
+    }
+
+    #[test]
+    fn handshake_cut_short_while_connecting_is_transient() {
+        let closed = SqlxError::Protocol(
+            "unexpected response from SSLRequest: 0x00 (sqlx_postgres::connection::tls:95)".into(),
+        );
+        assert!(is_transient(&DbErr::Conn(RuntimeErr::SqlxError(Arc::new(
+            closed
+        )))));
+        assert!(!is_transient(&query_err(SqlxError::Protocol(
+            "unexpected message from the server".into()
         ))));
     }
 

@@ -96,6 +96,29 @@ async fn keys_older_than_a_day_are_forgotten() {
 }
 
 #[tokio::test]
+async fn the_purge_deletes_keys_past_a_day_and_keeps_younger_ones() {
+    let f = flat().await;
+    let body = json!({"household_id": f.household, "title": "Bins"});
+    post_with_key(&f, &f.owner, "old", body.clone()).await;
+    post_with_key(&f, &f.owner, "recent", body).await;
+    f.app
+        .db
+        .exec("UPDATE idempotency_keys SET created_at = '2020-01-01 00:00:00' WHERE key = 'old'")
+        .await;
+
+    let deleted = flatmates::idempotency::purge_expired(&f.app.state.db)
+        .await
+        .expect("purge");
+
+    assert_eq!(deleted, 1);
+    assert_eq!(
+        f.app.db.strings("SELECT key FROM idempotency_keys").await,
+        ["recent"]
+    );
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 2);
+}
+
+#[tokio::test]
 async fn keys_belong_to_their_caller() {
     let f = flat().await;
     post_with_key(

@@ -10,6 +10,7 @@ mod android_calls;
 mod auth;
 mod authorization;
 mod bad_input;
+mod chaos;
 mod cold_start;
 mod conformance;
 mod docs;

@@ -18,8 +18,8 @@ use tokio::{
 #[derive(Clone, Copy, Debug)]
 enum Mode {
     Forward,
-    /// Each new connection waits this long before it is forwarded.
-    Hold(Duration),
+    /// New connections wait until this instant (the compute is up), then are forwarded.
+    HoldUntil(Instant),
     /// New connections are accepted and read, but nothing is forwarded.
     BlackHole,
 }
@@ -74,9 +74,10 @@ impl FaultProxy {
         self.shared.lock().expect("proxy state").mode = Mode::Forward;
     }
 
-    /// The database is asleep: every new connection waits `delay` before it is forwarded.
+    /// The database is asleep and wakes `delay` from now: new connections wait until then
+    /// before they are forwarded, however late in the wake they arrive.
     pub fn hold_new_connections(&self, delay: Duration) {
-        self.shared.lock().expect("proxy state").mode = Mode::Hold(delay);
+        self.shared.lock().expect("proxy state").mode = Mode::HoldUntil(Instant::now() + delay);
     }
 
     pub fn black_hole(&self) {
@@ -146,7 +147,7 @@ async fn accept_loop(
 async fn serve(mut client: TcpStream, upstream: SocketAddr, mode: Mode) {
     match mode {
         Mode::Forward => {}
-        Mode::Hold(delay) => tokio::time::sleep(delay).await,
+        Mode::HoldUntil(awake) => tokio::time::sleep_until(awake).await,
         Mode::BlackHole => {
             let mut sink = [0u8; 1024];
             while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
