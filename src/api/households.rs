@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::{
     choice::Choice,
     membership::{Membership, WhenMissing, membership},
+    text::Text,
     timestamp::Timestamp,
 };
 use crate::{
@@ -41,7 +42,7 @@ enum Tag {
 #[derive(Object)]
 struct HouseholdCreate {
     #[oai(validator(min_length = 1, max_length = 100))]
-    name: String,
+    name: Text,
 }
 
 #[derive(Object)]
@@ -106,7 +107,7 @@ struct HouseholdWithMembers {
 struct InviteCreate {
     /// Who may use the invite; without it (or null), anyone holding the token may join.
     #[oai(nullable, validator(max_length = 255, pattern = r"^[^@\s]+@[^@\s]+$"))]
-    email: Option<String>,
+    email: Option<Text>,
 }
 
 #[derive(Object)]
@@ -141,7 +142,7 @@ impl From<household_invite::Model> for InviteResponse {
 #[derive(Object)]
 struct JoinHouseholdRequest {
     #[oai(validator(min_length = 1, max_length = 200))]
-    token: String,
+    token: Text,
 }
 
 #[derive(Object)]
@@ -341,7 +342,7 @@ impl HouseholdsApi {
         let txn = state.db.begin().await?;
         let household = household::ActiveModel {
             id: Set(Uuid::new_v4()),
-            name: Set(body.0.name),
+            name: Set(body.0.name.0),
             created_by: Set(me.id),
             created_at: Set(now),
         }
@@ -435,7 +436,7 @@ impl HouseholdsApi {
     ) -> ApiResult<Json<HouseholdResponse>> {
         let me = auth.0;
         require_no_household(&state, me.id).await?;
-        let token = body.0.token;
+        let token = body.0.token.0;
         let invite = state
             .db
             .read(|conn| {
@@ -552,7 +553,7 @@ impl HouseholdsApi {
             .require_owner()?;
         let txn = state.db.begin().await?;
         let mut household = owner.household.into_active_model();
-        household.name = Set(body.0.name);
+        household.name = Set(body.0.name.0);
         let household = household.update(&txn).await?;
         state.db.commit(txn).await?;
         let count = member_count(&state, household.id).await?;
@@ -654,7 +655,7 @@ impl HouseholdsApi {
             .await?
             .require_owner()?;
         let household_id = owner.household.id;
-        if let Some(email) = body.0.email.clone() {
+        if let Some(email) = body.0.email.clone().map(String::from) {
             let now = Utc::now().naive_utc();
             let (already_member, active_invite) = state
                 .db
@@ -691,7 +692,11 @@ impl HouseholdsApi {
         }
         save_invite(
             &state,
-            new_invite(household_id, body.0.email, owner.member.user_id)?,
+            new_invite(
+                household_id,
+                body.0.email.map(String::from),
+                owner.member.user_id,
+            )?,
         )
         .await
     }

@@ -14,6 +14,7 @@ mod probe;
 pub mod routes;
 mod shopping;
 mod sync;
+pub mod text;
 pub mod timestamp;
 mod todos;
 
