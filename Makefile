@@ -3,7 +3,7 @@ CARGO ?= cargo
 # `make run RELEASE=1` serves an optimised build.
 PROFILE := $(if $(RELEASE),--release,)
 
-.PHONY: run migrate test lint fmt openapi bench lint-openapi client client-e2e browser service-bin chaos
+.PHONY: run migrate test lint fmt openapi bench lint-openapi client client-e2e browser service-bin chaos conformance
 
 # The npm project that lints the document, generates the typed client and drives the browser.
 CLIENT := tests/contract/client
@@ -41,10 +41,10 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Lint, the client and browser checks, then every test on SQLite, then again on PostgreSQL
-## and the chaos suite when TEST_DATABASE_URL is set. The cargo suite runs last: CI reads its
-## summary.
-test: lint lint-openapi client-e2e browser
+## Lint, the client, browser and conformance checks, then every test on SQLite, then again on
+## PostgreSQL and the chaos suite when TEST_DATABASE_URL is set. The cargo suite runs last: CI
+## reads its summary.
+test: lint lint-openapi client-e2e browser conformance
 	env -u TEST_DATABASE_URL $(CARGO) test --workspace
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same tests on PostgreSQL ($$TEST_DATABASE_URL)"; \
@@ -75,6 +75,23 @@ browser: client service-bin $(CHROMIUM)
 
 service-bin:
 	$(CARGO) build --bin flatmates
+
+SCHEMATHESIS_VERSION := 4.32.5
+CONFORMANCE_VENV := target/conformance-venv
+SCHEMATHESIS := $(CONFORMANCE_VENV)/bin/schemathesis
+
+# A virtualenv of its own under target/, so a fresh clone needs nothing installed by hand;
+# rebuilt when the pinned version changes.
+$(CONFORMANCE_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION):
+	rm -rf $(CONFORMANCE_VENV)
+	python3 -m venv $(CONFORMANCE_VENV)
+	$(CONFORMANCE_VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $@
+
+## schemathesis against the live service, signed in: every check, fixed seed
+## (tests/contract/schemathesis.toml).
+conformance: $(CONFORMANCE_VENV)/.schemathesis-$(SCHEMATHESIS_VERSION) service-bin
+	$(call on_each_database,sh -c '$(SCHEMATHESIS) --config-file tests/contract/schemathesis.toml run --no-color "$$FLATMATES_URL/openapi.json"')
 
 # npm writes this file on every install, so it is newer than the lock file once installed.
 $(CLIENT)/node_modules/.package-lock.json: $(CLIENT)/package-lock.json

@@ -61,9 +61,12 @@ pub enum ApiError {
     /// No such resource or route.
     #[oai(status = 404)]
     NotFound(Json<Box<ErrorBody>>),
-    /// The route exists but not with this method.
+    /// The route exists but not with this method; `Allow` lists the methods it has.
     #[oai(status = 405)]
-    MethodNotAllowed(Json<Box<ErrorBody>>),
+    MethodNotAllowed(
+        Json<Box<ErrorBody>>,
+        #[oai(header = "Allow")] Option<String>,
+    ),
     /// The request conflicts with existing data.
     #[oai(status = 409)]
     Conflict(Json<Box<ErrorBody>>),
@@ -121,12 +124,16 @@ impl ApiError {
         Self::NotFound(body(404, "not_found", message))
     }
 
-    pub fn method_not_allowed() -> Self {
-        Self::MethodNotAllowed(body(
-            405,
-            "method_not_allowed",
-            "Method not allowed for this route",
-        ))
+    /// A 405; `allow` is sent as `Allow`, the methods the route has.
+    pub fn method_not_allowed(allow: Option<String>) -> Self {
+        Self::MethodNotAllowed(
+            body(
+                405,
+                "method_not_allowed",
+                "Method not allowed for this route",
+            ),
+            allow,
+        )
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
@@ -209,6 +216,12 @@ impl From<DbErr> for ApiError {
             }
             _ if retry::is_unique_violation(&err) => {
                 Self::conflict("The resource conflicts with an existing one")
+            }
+            // Only a concurrent request can get here (handlers check what they refer to
+            // first): the household went while an item was added to it, say. Trying again
+            // gets the answer the state now has.
+            _ if retry::is_foreign_key_violation(&err) => {
+                Self::conflict("The resource changed while the request ran. Please retry.")
             }
             _ => Self::internal(&err),
         }

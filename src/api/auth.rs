@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::timestamp::Timestamp;
+use super::{text::Text, timestamp::Timestamp};
 use crate::{
     auth::{
         BearerAuth, INVALID_CREDENTIALS,
@@ -31,7 +31,7 @@ enum Tag {
 struct GoogleTokenRequest {
     /// The ID token the app got from Google Sign-In.
     #[oai(validator(min_length = 1, max_length = 8192))]
-    id_token: String,
+    id_token: Text,
 }
 
 #[derive(Object)]
@@ -78,7 +78,7 @@ struct TokenResponse {
 #[derive(Object)]
 struct RefreshTokenRequest {
     #[oai(validator(min_length = 1, max_length = 4096))]
-    refresh_token: String,
+    refresh_token: Text,
 }
 
 #[derive(Object)]
@@ -92,11 +92,11 @@ struct UserUpdate {
     /// Left unchanged when absent or null.
     #[oai(validator(min_length = 1, max_length = 255))]
     #[oai(nullable)]
-    full_name: Option<String>,
+    full_name: Option<Text>,
     /// Left unchanged when absent or null.
     #[oai(validator(max_length = 2048))]
     #[oai(nullable)]
-    profile_picture_url: Option<String>,
+    profile_picture_url: Option<Text>,
 }
 
 #[derive(Object)]
@@ -263,7 +263,7 @@ impl AuthApi {
         operation_id = "update_current_user",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -282,10 +282,10 @@ impl AuthApi {
         }
         let mut changed = auth.0.into_active_model();
         if let Some(full_name) = full_name {
-            changed.full_name = Set(full_name);
+            changed.full_name = Set(full_name.0);
         }
         if let Some(url) = profile_picture_url {
-            changed.profile_picture_url = Set(Some(url));
+            changed.profile_picture_url = Set(Some(url.0));
         }
         changed.updated_at = Set(Utc::now().naive_utc());
         let txn = state.db.begin().await?;

@@ -23,17 +23,18 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    amount::Amount,
+    amount::{Amount, PositiveAmount},
     choice::Choice,
     membership::{WhenMissing, membership, scoped_row},
     nullable::Nullable,
     people::users_by_id,
+    text::Text,
     timestamp::Timestamp,
 };
 use crate::{
     auth::BearerAuth,
     domain::splits::{equal_shares, sums_to},
-    error::{ApiError, ApiResult, ValidationDetail},
+    error::{ApiError, ApiResult},
     state::AppState,
 };
 
@@ -60,17 +61,19 @@ fn equal() -> Choice<SplitType> {
 #[derive(Object)]
 struct SplitCreate {
     user_id: Uuid,
-    /// More than 0.
-    amount_owed: Amount,
+    /// More than 0 and at most 99999999.99, at most two decimals, no sign or leading zeros; a
+    /// JSON number with those digits is also read.
+    amount_owed: PositiveAmount,
 }
 
 #[derive(Object)]
 struct ExpenseCreate {
     household_id: Uuid,
-    /// More than 0.
-    amount: Amount,
+    /// More than 0 and at most 99999999.99, at most two decimals, no sign or leading zeros; a
+    /// JSON number with those digits is also read.
+    amount: PositiveAmount,
     #[oai(validator(min_length = 1, max_length = 500))]
-    description: String,
+    description: Text,
     #[oai(default = "other_category")]
     category: Choice<ExpenseCategory>,
     #[oai(default = "cash")]
@@ -90,11 +93,12 @@ struct ExpenseCreate {
 /// Fields left out (or null) are left as they are. Splits are not recomputed.
 #[derive(Object)]
 struct ExpenseUpdate {
-    /// More than 0.
+    /// More than 0 and at most 99999999.99, at most two decimals, no sign or leading zeros; a
+    /// JSON number with those digits is also read.
     #[oai(nullable)]
-    amount: Option<Amount>,
+    amount: Option<PositiveAmount>,
     #[oai(nullable, validator(min_length = 1, max_length = 500))]
-    description: Option<String>,
+    description: Option<Text>,
     category: Nullable<Choice<ExpenseCategory>>,
     payment_method: Nullable<Choice<PaymentMethod>>,
     #[oai(nullable)]
@@ -256,17 +260,6 @@ enum NoContent {
     Done,
 }
 
-fn positive(field: &[&str], amount: Money) -> ApiResult<()> {
-    if amount > Money::ZERO {
-        return Ok(());
-    }
-    Err(ApiError::validation(vec![ValidationDetail {
-        loc: field.iter().map(|part| (*part).to_owned()).collect(),
-        msg: "must be greater than 0".into(),
-        kind: "value_error".into(),
-    }]))
-}
-
 fn label(category: ExpenseCategory) -> String {
     use sea_orm::ActiveEnum;
     category.to_value()
@@ -360,9 +353,6 @@ async fn shares_for(state: &AppState, new: &ExpenseCreate) -> ApiResult<Vec<(Uui
             )));
         }
     };
-    for split in splits {
-        positive(&["body", "splits", "amount_owed"], split.amount_owed.0)?;
-    }
     let shares: Vec<Money> = splits.iter().map(|s| s.amount_owed.0).collect();
     if !sums_to(&shares, amount) {
         let total: Money = shares.iter().copied().sum();
@@ -471,11 +461,10 @@ async fn update_expense(
     let current = own_expense(state, expense_id, user_id, "update").await?;
     let mut changed = current.into_active_model();
     if let Some(amount) = update.amount {
-        positive(&["body", "amount"], amount.0)?;
         changed.amount = Set(amount.0);
     }
     if let Some(description) = update.description {
-        changed.description = Set(description);
+        changed.description = Set(description.0);
     }
     if let Some(category) = update.category.0 {
         changed.category = Set(category.0);
@@ -516,7 +505,7 @@ impl ExpensesApi {
         operation_id = "create_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -529,7 +518,6 @@ impl ExpensesApi {
         let me = auth.0.id;
         let new = body.0;
         membership(&state, new.household_id, me, WhenMissing::Forbidden).await?;
-        positive(&["body", "amount"], new.amount.0)?;
         let shares = shares_for(&state, &new).await?;
         let now = Utc::now().naive_utc();
         let txn = state.db.begin().await?;
@@ -540,7 +528,7 @@ impl ExpensesApi {
                 household_id: Set(new.household_id),
                 created_by: Set(me),
                 amount: Set(new.amount.0),
-                description: Set(new.description),
+                description: Set(new.description.0),
                 category: Set(new.category.0),
                 payment_method: Set(new.payment_method.0),
                 date: Set(new.date.map_or(now, |d| d.0)),
@@ -575,7 +563,14 @@ impl ExpensesApi {
         start_date: Query<Option<Timestamp>>,
         /// On or before.
         end_date: Query<Option<Timestamp>>,
-        #[oai(default, validator(minimum(value = "0")))] skip: Query<u64>,
+        // Bounded where every database's `OFFSET` takes it and a JSON double holds it
+        // exactly; near `u64::MAX` the document's bound would round past what parses.
+        /// Rows to skip, at most 2147483647.
+        #[oai(
+            default,
+            validator(minimum(value = "0"), maximum(value = "2147483647"))
+        )]
+        skip: Query<u64>,
         #[oai(
             default = "hundred",
             validator(minimum(value = "1"), maximum(value = "1000"))
@@ -647,7 +642,7 @@ impl ExpensesApi {
         operation_id = "update_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -668,7 +663,7 @@ impl ExpensesApi {
         operation_id = "replace_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -689,7 +684,7 @@ impl ExpensesApi {
         operation_id = "delete_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -713,7 +708,7 @@ impl ExpensesApi {
         operation_id = "settle_expense",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -930,7 +925,7 @@ impl ExpensesApi {
         operation_id = "suggest_tasks",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

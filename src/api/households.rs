@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::{
     choice::Choice,
     membership::{Membership, WhenMissing, membership},
+    text::Text,
     timestamp::Timestamp,
 };
 use crate::{
@@ -41,7 +42,7 @@ enum Tag {
 #[derive(Object)]
 struct HouseholdCreate {
     #[oai(validator(min_length = 1, max_length = 100))]
-    name: String,
+    name: Text,
 }
 
 #[derive(Object)]
@@ -104,9 +105,9 @@ struct HouseholdWithMembers {
 
 #[derive(Object)]
 struct InviteCreate {
-    /// Who may use the invite; without it, anyone holding the token may join.
-    #[oai(validator(max_length = 255, pattern = r"^[^@\s]+@[^@\s]+$"))]
-    email: Option<String>,
+    /// Who may use the invite; without it (or null), anyone holding the token may join.
+    #[oai(nullable, validator(max_length = 255, pattern = r"^[^@\s]+@[^@\s]+$"))]
+    email: Option<Text>,
 }
 
 #[derive(Object)]
@@ -141,7 +142,7 @@ impl From<household_invite::Model> for InviteResponse {
 #[derive(Object)]
 struct JoinHouseholdRequest {
     #[oai(validator(min_length = 1, max_length = 200))]
-    token: String,
+    token: Text,
 }
 
 #[derive(Object)]
@@ -260,6 +261,14 @@ async fn delete_household<C: ConnectionTrait>(
     conn: &C,
     household_id: Uuid,
 ) -> Result<(), sea_orm::DbErr> {
+    // Lock the household first: a request adding an invite, member or expense to it waits
+    // until this commits and is then refused for the household being gone, rather than
+    // slipping a row in between these deletes and failing the last one. (SQLite has one
+    // writer at a time and no row locks; the clause is left out there.)
+    household::Entity::find_by_id(household_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
     expense::Entity::delete_many()
         .filter(expense::Column::HouseholdId.eq(household_id))
         .exec(conn)
@@ -317,7 +326,7 @@ impl HouseholdsApi {
         operation_id = "create_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -333,7 +342,7 @@ impl HouseholdsApi {
         let txn = state.db.begin().await?;
         let household = household::ActiveModel {
             id: Set(Uuid::new_v4()),
-            name: Set(body.0.name),
+            name: Set(body.0.name.0),
             created_by: Set(me.id),
             created_at: Set(now),
         }
@@ -415,7 +424,7 @@ impl HouseholdsApi {
         operation_id = "join_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -427,7 +436,7 @@ impl HouseholdsApi {
     ) -> ApiResult<Json<HouseholdResponse>> {
         let me = auth.0;
         require_no_household(&state, me.id).await?;
-        let token = body.0.token;
+        let token = body.0.token.0;
         let invite = state
             .db
             .read(|conn| {
@@ -528,7 +537,7 @@ impl HouseholdsApi {
         operation_id = "update_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -544,7 +553,7 @@ impl HouseholdsApi {
             .require_owner()?;
         let txn = state.db.begin().await?;
         let mut household = owner.household.into_active_model();
-        household.name = Set(body.0.name);
+        household.name = Set(body.0.name.0);
         let household = household.update(&txn).await?;
         state.db.commit(txn).await?;
         let count = member_count(&state, household.id).await?;
@@ -558,7 +567,7 @@ impl HouseholdsApi {
         operation_id = "delete_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -631,7 +640,7 @@ impl HouseholdsApi {
         operation_id = "create_invite",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -646,7 +655,7 @@ impl HouseholdsApi {
             .await?
             .require_owner()?;
         let household_id = owner.household.id;
-        if let Some(email) = body.0.email.clone() {
+        if let Some(email) = body.0.email.clone().map(String::from) {
             let now = Utc::now().naive_utc();
             let (already_member, active_invite) = state
                 .db
@@ -683,7 +692,11 @@ impl HouseholdsApi {
         }
         save_invite(
             &state,
-            new_invite(household_id, body.0.email, owner.member.user_id)?,
+            new_invite(
+                household_id,
+                body.0.email.map(String::from),
+                owner.member.user_id,
+            )?,
         )
         .await
     }
@@ -695,7 +708,7 @@ impl HouseholdsApi {
         operation_id = "create_public_invite",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -723,7 +736,7 @@ impl HouseholdsApi {
         operation_id = "cancel_invite",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -767,7 +780,7 @@ impl HouseholdsApi {
         operation_id = "update_member_role",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -806,7 +819,7 @@ impl HouseholdsApi {
         operation_id = "remove_member",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -840,7 +853,7 @@ impl HouseholdsApi {
         operation_id = "leave_household",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

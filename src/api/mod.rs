@@ -11,8 +11,10 @@ mod nullable;
 mod partial;
 mod people;
 mod probe;
+pub mod routes;
 mod shopping;
 mod sync;
+pub mod text;
 pub mod timestamp;
 mod todos;
 

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use entities::{
-    enums::ShoppingListStatus, item_category, money::Money, shopping_list, shopping_list_item,
-};
+use entities::{enums::ShoppingListStatus, item_category, shopping_list, shopping_list_item};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi, Tags,
@@ -21,17 +19,18 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    amount::Amount,
+    amount::{Amount, Price},
     choice::Choice,
     membership::{WhenMissing, membership, require_assignable, scoped_row},
     nullable::Nullable,
     partial::apply,
     people::users_by_id,
+    text::Text,
     timestamp::Timestamp,
 };
 use crate::{
     auth::BearerAuth,
-    error::{ApiError, ApiResult, ValidationDetail},
+    error::{ApiError, ApiResult},
     state::AppState,
 };
 
@@ -48,17 +47,17 @@ enum Tag {
 struct ShoppingListCreate {
     household_id: Uuid,
     #[oai(validator(min_length = 1, max_length = 200))]
-    name: String,
+    name: Text,
     #[oai(nullable, validator(max_length = 1000))]
-    description: Option<String>,
+    description: Option<Text>,
 }
 
 #[derive(Object)]
 struct ShoppingListUpdate {
     #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    name: Option<String>,
+    name: Option<Text>,
     #[oai(nullable, validator(max_length = 1000))]
-    description: MaybeUndefined<String>,
+    description: MaybeUndefined<Text>,
     status: Nullable<Choice<ShoppingListStatus>>,
 }
 
@@ -106,24 +105,25 @@ fn one() -> f64 {
 #[derive(Object)]
 struct ItemCreate {
     #[oai(validator(min_length = 1, max_length = 200))]
-    name: String,
+    name: Text,
     #[oai(default = "one", validator(minimum(value = "0", exclusive)))]
     quantity: f64,
     #[oai(nullable, validator(max_length = 50))]
-    unit: Option<String>,
+    unit: Option<Text>,
     #[oai(nullable, validator(max_length = 100))]
-    category: Option<String>,
+    category: Option<Text>,
     #[oai(nullable)]
     assigned_to_id: Option<Uuid>,
-    /// At least 0.
+    /// From 0 to 99999999.99, at most two decimals, no sign or leading zeros; a JSON number
+    /// with those digits is also read.
     #[oai(nullable)]
-    price: Option<Amount>,
+    price: Option<Price>,
     #[oai(nullable, validator(max_length = 500))]
-    notes: Option<String>,
+    notes: Option<Text>,
     #[oai(default)]
     is_recurring: bool,
     #[oai(nullable, validator(max_length = 50))]
-    recurring_pattern: Option<String>,
+    recurring_pattern: Option<Text>,
     #[oai(nullable)]
     recurring_until: Option<Timestamp>,
     #[oai(default, validator(minimum(value = "0")))]
@@ -134,26 +134,27 @@ struct ItemCreate {
 #[derive(Object)]
 struct ItemUpdate {
     #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    name: Option<String>,
+    name: Option<Text>,
     #[oai(nullable, validator(minimum(value = "0", exclusive)))]
     quantity: Option<f64>,
     #[oai(nullable, validator(max_length = 50))]
-    unit: MaybeUndefined<String>,
+    unit: MaybeUndefined<Text>,
     #[oai(nullable, validator(max_length = 100))]
-    category: MaybeUndefined<String>,
+    category: MaybeUndefined<Text>,
     #[oai(nullable)]
     is_purchased: Option<bool>,
     #[oai(nullable)]
     assigned_to_id: MaybeUndefined<Uuid>,
-    /// At least 0.
+    /// From 0 to 99999999.99, at most two decimals, no sign or leading zeros; a JSON number
+    /// with those digits is also read.
     #[oai(nullable)]
-    price: MaybeUndefined<Amount>,
+    price: MaybeUndefined<Price>,
     #[oai(nullable, validator(max_length = 500))]
-    notes: MaybeUndefined<String>,
+    notes: MaybeUndefined<Text>,
     #[oai(nullable)]
     is_recurring: Option<bool>,
     #[oai(nullable, validator(max_length = 50))]
-    recurring_pattern: MaybeUndefined<String>,
+    recurring_pattern: MaybeUndefined<Text>,
     #[oai(nullable)]
     recurring_until: MaybeUndefined<Timestamp>,
     #[oai(nullable, validator(minimum(value = "0")))]
@@ -255,11 +256,11 @@ struct ShoppingListStats {
 #[derive(Object)]
 struct CategoryCreate {
     #[oai(validator(min_length = 1, max_length = 100))]
-    name: String,
+    name: Text,
     #[oai(nullable, validator(max_length = 10))]
-    icon: Option<String>,
+    icon: Option<Text>,
     #[oai(nullable, validator(max_length = 20))]
-    color: Option<String>,
+    color: Option<Text>,
     /// The household the category belongs to; without it the category is global.
     #[oai(nullable)]
     household_id: Option<Uuid>,
@@ -317,20 +318,6 @@ enum NoContent {
     /// Deleted.
     #[oai(status = 204)]
     Done,
-}
-
-/// 422 for a negative price, which the schema's string pattern cannot express.
-fn non_negative(price: Option<&Amount>) -> ApiResult<()> {
-    match price {
-        Some(Amount(money)) if *money < Money::ZERO => {
-            Err(ApiError::validation(vec![ValidationDetail {
-                loc: vec!["body".into(), "price".into()],
-                msg: "price must be at least 0".into(),
-                kind: "value_error".into(),
-            }]))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// Unpurchased first, then by position, then oldest first.
@@ -412,13 +399,12 @@ async fn update_item(
     update: ItemUpdate,
     caller: Uuid,
 ) -> ApiResult<Json<ItemResponse>> {
-    non_negative(update.price.as_opt_ref().flatten())?;
     if let MaybeUndefined::Value(assignee) = update.assigned_to_id {
         require_assignable(state, list.household_id, assignee).await?;
     }
     let mut changed = current.clone().into_active_model();
     if let Some(name) = update.name {
-        changed.name = Set(name);
+        changed.name = Set(name.0);
     }
     if let Some(quantity) = update.quantity {
         changed.quantity = Set(quantity);
@@ -432,15 +418,15 @@ async fn update_item(
     if let Some(position) = update.position {
         changed.position = Set(position);
     }
-    apply(&mut changed.unit, update.unit, |v| v);
-    apply(&mut changed.category, update.category, |v| v);
+    apply(&mut changed.unit, update.unit, String::from);
+    apply(&mut changed.category, update.category, String::from);
     apply(&mut changed.assigned_to_id, update.assigned_to_id, |v| v);
     apply(&mut changed.price, update.price, |a| a.0);
-    apply(&mut changed.notes, update.notes, |v| v);
+    apply(&mut changed.notes, update.notes, String::from);
     apply(
         &mut changed.recurring_pattern,
         update.recurring_pattern,
-        |v| v,
+        String::from,
     );
     apply(&mut changed.recurring_until, update.recurring_until, |t| {
         t.0
@@ -508,7 +494,7 @@ impl ShoppingApi {
         operation_id = "create_shopping_list",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -525,8 +511,8 @@ impl ShoppingApi {
         let saved = shopping_list::ActiveModel {
             id: Set(Uuid::new_v4()),
             household_id: Set(new.household_id),
-            name: Set(new.name),
-            description: Set(new.description),
+            name: Set(new.name.0),
+            description: Set(new.description.map(String::from)),
             status: Set(ShoppingListStatus::Active),
             created_by: Set(auth.0.id),
             created_at: Set(now),
@@ -613,7 +599,7 @@ impl ShoppingApi {
         operation_id = "create_item_category",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -627,7 +613,7 @@ impl ShoppingApi {
         if let Some(household_id) = new.household_id {
             membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
         }
-        let (name, household_id) = (new.name.clone(), new.household_id);
+        let (name, household_id) = (new.name.0.clone(), new.household_id);
         let duplicate = state
             .db
             .read(|conn| {
@@ -653,9 +639,9 @@ impl ShoppingApi {
         let txn = state.db.begin().await?;
         let saved = item_category::ActiveModel {
             id: Set(Uuid::new_v4()),
-            name: Set(new.name),
-            icon: Set(new.icon),
-            color: Set(new.color),
+            name: Set(new.name.0),
+            icon: Set(new.icon.map(String::from)),
+            color: Set(new.color.map(String::from)),
             household_id: Set(new.household_id),
             created_at: Set(Utc::now().naive_utc()),
         }
@@ -719,7 +705,7 @@ impl ShoppingApi {
         operation_id = "update_shopping_list",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -734,12 +720,12 @@ impl ShoppingApi {
         let update = body.0;
         let mut changed = list.into_active_model();
         if let Some(name) = update.name {
-            changed.name = Set(name);
+            changed.name = Set(name.0);
         }
         if let Some(status) = update.status.0 {
             changed.status = Set(status.0);
         }
-        apply(&mut changed.description, update.description, |v| v);
+        apply(&mut changed.description, update.description, String::from);
         changed.updated_at = Set(Utc::now().naive_utc());
         let txn = state.db.begin().await?;
         let saved = changed.update(&txn).await?;
@@ -754,7 +740,7 @@ impl ShoppingApi {
         operation_id = "delete_shopping_list",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -815,7 +801,7 @@ impl ShoppingApi {
         operation_id = "create_shopping_item",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -828,7 +814,6 @@ impl ShoppingApi {
     ) -> ApiResult<ItemCreated> {
         let list = list_for_member(&state, list_id.0, auth.0.id).await?;
         let new = body.0;
-        non_negative(new.price.as_ref())?;
         if let Some(assignee) = new.assigned_to_id {
             require_assignable(&state, list.household_id, assignee).await?;
         }
@@ -837,16 +822,16 @@ impl ShoppingApi {
         let saved = shopping_list_item::ActiveModel {
             id: Set(Uuid::new_v4()),
             shopping_list_id: Set(list.id),
-            name: Set(new.name),
+            name: Set(new.name.0),
             quantity: Set(new.quantity),
-            unit: Set(new.unit),
-            category: Set(new.category),
+            unit: Set(new.unit.map(String::from)),
+            category: Set(new.category.map(String::from)),
             is_purchased: Set(false),
             assigned_to_id: Set(new.assigned_to_id),
             price: Set(new.price.map(|a| a.0)),
-            notes: Set(new.notes),
+            notes: Set(new.notes.map(String::from)),
             is_recurring: Set(new.is_recurring),
-            recurring_pattern: Set(new.recurring_pattern),
+            recurring_pattern: Set(new.recurring_pattern.map(String::from)),
             recurring_until: Set(new.recurring_until.map(|t| t.0)),
             last_recurring_date: Set(None),
             checked_off_by: Set(None),
@@ -888,7 +873,7 @@ impl ShoppingApi {
         operation_id = "update_shopping_item",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -912,7 +897,7 @@ impl ShoppingApi {
         operation_id = "toggle_shopping_item_purchased",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -942,7 +927,7 @@ impl ShoppingApi {
         operation_id = "delete_shopping_item",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -965,7 +950,7 @@ impl ShoppingApi {
         operation_id = "update_shopping_item_by_id",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -987,7 +972,7 @@ impl ShoppingApi {
         operation_id = "delete_shopping_item_by_id",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

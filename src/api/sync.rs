@@ -34,6 +34,7 @@ use super::{
     membership::{WhenMissing, membership},
     nullable::{JsonType, Nullable},
     partial::apply,
+    text::Text,
     timestamp::Timestamp,
 };
 use crate::{
@@ -236,7 +237,11 @@ fn text(
     key: &str,
     max: usize,
 ) -> Result<MaybeUndefined<String>, Skip> {
-    let value = field::<String>(row, key)?;
+    let value = match field::<Text>(row, key)? {
+        MaybeUndefined::Undefined => MaybeUndefined::Undefined,
+        MaybeUndefined::Null => MaybeUndefined::Null,
+        MaybeUndefined::Value(text) => MaybeUndefined::Value(text.0),
+    };
     if let MaybeUndefined::Value(text) = &value
         && text.chars().count() > max
     {
@@ -794,7 +799,7 @@ impl SyncApi {
         operation_id = "sync",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

@@ -26,6 +26,7 @@ use super::{
     nullable::Nullable,
     partial::apply,
     people::users_by_id,
+    text::Text,
     timestamp::Timestamp,
 };
 use crate::{
@@ -48,9 +49,9 @@ fn medium() -> Choice<TodoPriority> {
 struct TodoCreate {
     household_id: Uuid,
     #[oai(validator(min_length = 1, max_length = 200))]
-    title: String,
+    title: Text,
     #[oai(nullable, validator(max_length = 2000))]
-    description: Option<String>,
+    description: Option<Text>,
     #[oai(default = "medium")]
     priority: Choice<TodoPriority>,
     #[oai(nullable)]
@@ -58,7 +59,7 @@ struct TodoCreate {
     #[oai(nullable)]
     assigned_to_id: Option<Uuid>,
     #[oai(nullable, validator(max_length = 50))]
-    recurring_pattern: Option<String>,
+    recurring_pattern: Option<Text>,
     #[oai(nullable)]
     recurring_until: Option<Timestamp>,
 }
@@ -68,9 +69,9 @@ struct TodoCreate {
 #[derive(Object)]
 struct TodoUpdate {
     #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    title: Option<String>,
+    title: Option<Text>,
     #[oai(nullable, validator(max_length = 2000))]
-    description: MaybeUndefined<String>,
+    description: MaybeUndefined<Text>,
     status: Nullable<Choice<TodoStatus>>,
     priority: Nullable<Choice<TodoPriority>>,
     #[oai(nullable)]
@@ -78,7 +79,7 @@ struct TodoUpdate {
     #[oai(nullable)]
     assigned_to_id: MaybeUndefined<Uuid>,
     #[oai(nullable, validator(max_length = 50))]
-    recurring_pattern: MaybeUndefined<String>,
+    recurring_pattern: MaybeUndefined<Text>,
     #[oai(nullable)]
     recurring_until: MaybeUndefined<Timestamp>,
 }
@@ -241,7 +242,7 @@ impl TodosApi {
         operation_id = "create_todo",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -262,14 +263,14 @@ impl TodosApi {
         let saved = todo::ActiveModel {
             id: Set(Uuid::new_v4()),
             household_id: Set(new.household_id),
-            title: Set(new.title),
-            description: Set(new.description),
+            title: Set(new.title.0),
+            description: Set(new.description.map(String::from)),
             status: Set(TodoStatus::Pending),
             priority: Set(new.priority.0),
             due_date: Set(new.due_date.map(|t| t.0)),
             assigned_to_id: Set(new.assigned_to_id),
             created_by: Set(me),
-            recurring_pattern: Set(new.recurring_pattern),
+            recurring_pattern: Set(new.recurring_pattern.map(String::from)),
             recurring_until: Set(new.recurring_until.map(|t| t.0)),
             parent_todo_id: Set(None),
             completed_at: Set(None),
@@ -367,7 +368,7 @@ impl TodosApi {
         operation_id = "update_todo",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -385,7 +386,7 @@ impl TodosApi {
         }
         let mut changed = current.clone().into_active_model();
         if let Some(title) = update.title {
-            changed.title = Set(title);
+            changed.title = Set(title.0);
         }
         if let Some(status) = update.status.0 {
             set_status(&mut changed, &current, status.0);
@@ -393,13 +394,13 @@ impl TodosApi {
         if let Some(priority) = update.priority.0 {
             changed.priority = Set(priority.0);
         }
-        apply(&mut changed.description, update.description, |v| v);
+        apply(&mut changed.description, update.description, String::from);
         apply(&mut changed.due_date, update.due_date, |t| t.0);
         apply(&mut changed.assigned_to_id, update.assigned_to_id, |v| v);
         apply(
             &mut changed.recurring_pattern,
             update.recurring_pattern,
-            |v| v,
+            String::from,
         );
         apply(&mut changed.recurring_until, update.recurring_until, |t| {
             t.0
@@ -415,7 +416,7 @@ impl TodosApi {
         operation_id = "update_todo_status",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]
@@ -440,7 +441,7 @@ impl TodosApi {
         operation_id = "delete_todo",
         request_header(
             name = "Idempotency-Key",
-            ty = "Option<String>",
+            ty = "Option<crate::middleware::idempotency::KeyHeader>",
             description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
         )
     )]

@@ -81,6 +81,17 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
     }
 }
 
+/// True for a foreign key violation (SQLSTATE 23503, or SQLite's equivalent): a row the
+/// statement refers to was removed, or one referring to its target was added, meanwhile.
+pub fn is_foreign_key_violation(err: &DbErr) -> bool {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            matches!(sqlx.as_ref(), SqlxError::Database(db) if db.is_foreign_key_violation())
+        }
+        _ => false,
+    }
+}
+
 /// Exponential backoff with jitter: a short first delay so a database that has just woken
 /// is noticed quickly, a total budget below the request deadline, and a cap low enough
 /// (at most twice it with jitter) that a request waiting out an outage tries again within

@@ -5,7 +5,7 @@
 use poem::{
     Endpoint, IntoResponse, Request, Response,
     error::{MethodNotAllowedError, NotFoundError},
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
 };
 use poem_openapi::{
     OperationId,
@@ -15,13 +15,27 @@ use poem_openapi::{
     },
 };
 
-use crate::error::{ApiError, ValidationDetail};
+use crate::{
+    api::routes,
+    error::{ApiError, ValidationDetail},
+};
 
 pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    Ok(match next.call(req).await {
+    let uri = req.uri().clone();
+    let mut response = match next.call(req).await {
         Ok(response) => response.into_response(),
         Err(err) => respond(err),
-    })
+    };
+    // The router's 405 does not say which methods the route has; the document does. Here,
+    // outside every layer that answers or replays a 405, so each one gets it.
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key(header::ALLOW)
+        && let Some(allow) = routes::table().allow_header(uri.path())
+        && let Ok(value) = HeaderValue::from_str(&allow)
+    {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    Ok(response)
 }
 
 /// The response for any error: an `ApiError` as it is, anything else converted.
@@ -88,13 +102,13 @@ pub fn convert(err: poem::Error) -> ApiError {
         return ApiError::not_found("Not Found");
     }
     if err.is::<MethodNotAllowedError>() {
-        return ApiError::method_not_allowed();
+        return ApiError::method_not_allowed(None);
     }
     match err.status() {
         StatusCode::UNAUTHORIZED => ApiError::unauthorized(err.to_string(), Some("Bearer")),
         StatusCode::FORBIDDEN => ApiError::forbidden(err.to_string()),
         StatusCode::NOT_FOUND => ApiError::not_found(err.to_string()),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::method_not_allowed(),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::method_not_allowed(None),
         StatusCode::UNPROCESSABLE_ENTITY => {
             ApiError::validation(vec![detail(&["request"], &err.to_string(), "value_error")])
         }

@@ -2,16 +2,21 @@
 //! same method, path and body) gets the first answer again and changes nothing; the same
 //! key with another request is 422; a repeat while the first still runs is 409.
 
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response,
     http::{HeaderValue, Method, StatusCode, header},
 };
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef, Registry},
+    types::Type,
+};
 use ring::digest::{Context, SHA256};
 
 use super::error_converter;
 use crate::{
+    api::routes,
     db::Db,
     error::{ApiError, ValidationDetail},
     idempotency::{self, Claim},
@@ -43,6 +48,45 @@ fn is_valid(key: &str) -> bool {
     (1..=MAX_KEY_LEN).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// The `Idempotency-Key` header as the document describes it, so clients (and the
+/// conformance fuzzer) know which keys are refused before they send one. This layer, not
+/// the operation, reads the header: the type only documents it.
+pub struct KeyHeader;
+
+impl Type for KeyHeader {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = Self;
+
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "IdempotencyKey".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            min_length: Some(1),
+            max_length: Some(MAX_KEY_LEN),
+            // `is_valid`'s visible ASCII: 0x21 to 0x7E.
+            pattern: Some("^[!-~]+$".to_owned()),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn register(_registry: &mut Registry) {}
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
 fn invalid_key() -> ApiError {
     ApiError::validation(vec![ValidationDetail {
         loc: vec!["header".into(), "Idempotency-Key".into()],
@@ -60,11 +104,13 @@ pub async fn layer<E: Endpoint>(
     stale_after: Duration,
 ) -> poem::Result<Response> {
     // Sign-in answers carry access tokens, which are not to be kept at rest; repeating a
-    // sign-in is harmless anyway.
+    // sign-in is harmless anyway. A request the router will refuse (no such route, or not
+    // with this method) gets the router's 404 or 405 whatever its key, and keeps nothing.
     let writes = matches!(
         *req.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    ) && !TOKEN_ROUTES.contains(&req.uri().path());
+    ) && !TOKEN_ROUTES.contains(&req.uri().path())
+        && routes::table().routes(req.method(), req.uri().path());
     let key = req
         .headers()
         .get(HEADER)

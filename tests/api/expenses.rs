@@ -133,9 +133,21 @@ async fn custom_split_must_sum_to_the_amount_and_name_members() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM expenses").await, 0);
+    // A share has at most two decimals, as the document's pattern says; more is refused, not
+    // rounded.
+    let (status, body) = f
+        .app
+        .post(
+            "/api/v1/expenses",
+            &f.owner,
+            json!({"household_id": f.household, "amount": "100", "description": "Rent", "split_type": "custom",
+                   "splits": [{"user_id": f.member.id, "amount_owed": "60.005"}, {"user_id": f.third.id, "amount_owed": "40"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let expense = f
         .expense(&f.owner, json!({"amount": "100", "description": "Rent", "split_type": "custom",
-                                 "splits": [{"user_id": f.member.id, "amount_owed": "60.005"}, {"user_id": f.third.id, "amount_owed": "40"}]}))
+                                 "splits": [{"user_id": f.member.id, "amount_owed": "60.01"}, {"user_id": f.third.id, "amount_owed": "40"}]}))
         .await;
     assert_eq!(owed_by(&expense, &f.member), ("60.01".to_owned(), false));
     assert_eq!(expense["splits"].as_array().map(Vec::len), Some(2));

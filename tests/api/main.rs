@@ -12,6 +12,7 @@ mod authorization;
 mod bad_input;
 mod chaos;
 mod cold_start;
+mod conformance;
 mod docs;
 mod expenses;
 mod health;
