@@ -3,6 +3,7 @@
 mod amount;
 mod auth;
 pub mod choice;
+mod direct_json;
 mod expenses;
 mod health;
 mod households;

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::{
     choice::Choice,
+    direct_json::DirectJson,
     membership::{WhenMissing, membership, require_assignable, scoped_row, while_member},
     nullable::Nullable,
     partial::apply,
@@ -89,7 +90,8 @@ struct TodoStatusUpdate {
     status: Choice<TodoStatus>,
 }
 
-#[derive(Object)]
+// Serialize: list answers are written by `DirectJson`.
+#[derive(Debug, Object, serde::Serialize)]
 struct TodoResponse {
     id: Uuid,
     household_id: Uuid,
@@ -298,7 +300,7 @@ impl TodosApi {
         /// Include completed todos.
         #[oai(default = "yes")]
         include_completed: Query<bool>,
-    ) -> ApiResult<Json<Vec<TodoResponse>>> {
+    ) -> ApiResult<DirectJson<Vec<TodoResponse>>> {
         let me = auth.0.id;
         let household_id = household_id.0;
         let (status, mine_only, include_completed) =
@@ -328,7 +330,7 @@ impl TodosApi {
             membership(&state, household_id, me, WhenMissing::Forbidden).await?;
         }
         todos.sort_by_key(list_order);
-        Ok(Json(todos.into_iter().map(Into::into).collect()))
+        Ok(DirectJson(todos.into_iter().map(Into::into).collect()))
     }
 
     /// A todo with its creator's and assignee's names and emails.
@@ -503,4 +505,74 @@ impl TodosApi {
 
 fn yes() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use poem_openapi::types::ToJSON;
+    use proptest::{option, prelude::*, sample::select};
+    use sea_orm::Iterable;
+
+    use super::*;
+
+    fn timestamp() -> impl Strategy<Value = Timestamp> {
+        // Year 1 to 9999, to the microsecond, as the schema's `timestamp` holds them.
+        (-62_135_596_800_000_000_i64..253_402_300_799_999_999)
+            .prop_filter_map("in chrono's range", |micros| {
+                DateTime::from_timestamp_micros(micros).map(|at| Timestamp(at.naive_utc()))
+            })
+    }
+
+    fn uuid() -> impl Strategy<Value = Uuid> {
+        any::<u128>().prop_map(Uuid::from_u128)
+    }
+
+    /// Any text, escapes and control characters included.
+    fn text() -> impl Strategy<Value = String> {
+        any::<String>()
+    }
+
+    prop_compose! {
+        fn todo_response()(
+            ids in (uuid(), uuid(), uuid(), option::of(uuid()), option::of(uuid())),
+            texts in (text(), option::of(text()), option::of(text())),
+            status in select(TodoStatus::iter().collect::<Vec<_>>()),
+            priority in select(TodoPriority::iter().collect::<Vec<_>>()),
+            dates in (option::of(timestamp()), option::of(timestamp()), option::of(timestamp())),
+            stamps in (timestamp(), timestamp()),
+        ) -> TodoResponse {
+            TodoResponse {
+                id: ids.0,
+                household_id: ids.1,
+                title: texts.0,
+                description: texts.1,
+                status: Choice(status),
+                priority: Choice(priority),
+                due_date: dates.0,
+                assigned_to_id: ids.3,
+                created_by: ids.2,
+                recurring_pattern: texts.2,
+                recurring_until: dates.1,
+                parent_todo_id: ids.4,
+                completed_at: dates.2,
+                created_at: stamps.0,
+                updated_at: stamps.1,
+            }
+        }
+    }
+
+    proptest! {
+        /// The list answer (written by serde) says exactly what the documented object
+        /// (written by poem-openapi) says, null fields included.
+        #[test]
+        fn serde_writes_what_the_document_describes(todos in prop::collection::vec(todo_response(), 0..4)) {
+            let documented = todos.to_json().unwrap_or_default();
+            let written: serde_json::Value = serde_json::from_slice(
+                &serde_json::to_vec(&todos).expect("todos serialise"),
+            )
+            .expect("serde wrote JSON");
+            prop_assert_eq!(written, documented);
+        }
+    }
 }
