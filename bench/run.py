@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -85,6 +86,45 @@ def wrk(path, headers=(), script=None):
     }
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid, with_children=False):
+    """CPU seconds of one process (and of its reaped children), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(n) for n in fields[11:13] + (fields[13:15] if with_children else []))
+    return ticks / TICK
+
+
+def postgres_cpu():
+    """CPU seconds of every PostgreSQL process, those that have exited included (the
+    postmaster counts its reaped backends as children)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().startswith("postgres"):
+                total += process_cpu(entry.name, with_children=True)
+        except OSError:  # the process ended while we read it
+            pass
+    return total
+
+
+def own_children_cpu():
+    """CPU seconds of the load generators this script has run and waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_per_request(measure, processes):
+    """Runs `measure` (which returns a result with `requests`) and adds to the result the CPU
+    microseconds per request each of `processes` (name -> CPU-seconds reader) spent."""
+    before = {name: read() for name, read in processes.items()}
+    result = measure()
+    result["cpu_us"] = {name: (read() - before[name]) * 1e6 / result["requests"]
+                        for name, read in processes.items()}
+    return result
+
+
 def committed_transactions():
     """The bench database's committed transactions, once the backends' counts are in."""
     time.sleep(1.5)  # backends report their statistics at most once a second
@@ -125,7 +165,11 @@ def main():
         # Every statement outside a transaction commits one, so the commits counted by
         # PostgreSQL over the run, per request, are the statements per request.
         commits_before = committed_transactions()
-        results = {"list todos": wrk(f"/api/v1/todos?household_id={household}", [auth])}
+        # Where the 2 cores go: what the service, PostgreSQL and wrk each spend on a request.
+        results = {"list todos": cpu_per_request(
+            lambda: wrk(f"/api/v1/todos?household_id={household}", [auth]),
+            {"service": lambda: process_cpu(service.pid), "PostgreSQL": postgres_cpu,
+             "wrk": own_children_cpu})}
         statements_per_list = (committed_transactions() - commits_before) / results["list todos"]["requests"]
         # What one list-todos request asks the database: the caller, then the household's
         # todos while the caller is a member. Measured before the create benchmark adds todos.
@@ -134,8 +178,12 @@ def main():
             f"SELECT * FROM users WHERE id = '{user}';\n"
             f"SELECT * FROM todos WHERE household_id = '{household}' AND EXISTS "
             f"(SELECT 1 FROM household_members WHERE household_id = '{household}' AND user_id = '{user}');\n")
-        out = run("pgbench", "-n", f"-c{CONNECTIONS}", "-j2", f"-T{DURATION}", "-f", str(script), DB_URL)
-        ceiling = float(re.search(r"tps = ([\d.]+)", out).group(1))
+        def pgbench():
+            out = run("pgbench", "-n", f"-c{CONNECTIONS}", "-j2", f"-T{DURATION}", "-f", str(script), DB_URL)
+            return {"requests": int(re.search(r"transactions actually processed: (\d+)", out).group(1)),
+                    "tps": float(re.search(r"tps = ([\d.]+)", out).group(1))}
+        ceiling_run = cpu_per_request(pgbench, {"PostgreSQL": postgres_cpu, "pgbench": own_children_cpu})
+        ceiling = ceiling_run["tps"]
         results["create todo"] = wrk("/api/v1/todos", [auth], str(create))
         results["/health"] = wrk("/health")
         results["/health/deep"] = wrk("/health/deep")
@@ -146,6 +194,8 @@ def main():
         service.wait(timeout=30)
 
     list_rps = results["list todos"]["rps"]
+    list_cpu = results["list todos"]["cpu_us"]
+    ceiling_cpu = ceiling_run["cpu_us"]
     lines = [
         "# Benchmark results",
         "",
@@ -163,6 +213,13 @@ def main():
         f"- Statements per list-todos request, counted by PostgreSQL: {statements_per_list:.2f}.",
         f"- pgbench ceiling (the statements of one list-todos request, {CONNECTIONS} clients): "
         f"{ceiling:.0f} transactions/s; list todos reaches {100 * list_rps / ceiling:.0f}% of it.",
+        "- CPU per list-todos request (µs): "
+        + ", ".join(f"{name} {us:.0f}" for name, us in list_cpu.items())
+        + f"; total {sum(list_cpu.values()):.0f}.",
+        "- CPU per pgbench transaction (µs): "
+        + ", ".join(f"{name} {us:.0f}" for name, us in ceiling_cpu.items())
+        + f"; total {sum(ceiling_cpu.values()):.0f}. Both share the same 2 cores, so the ratio "
+        "to the ceiling is about the inverse ratio of these totals.",
         "- Targets: list todos at least 75% of the ceiling, p99 under 25 ms at 16 connections, RSS under 50 MiB.",
         "",
     ]
