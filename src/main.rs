@@ -3,8 +3,8 @@ use std::process::ExitCode;
 use flatmates::{api, config::Settings, db::Db, server, telemetry};
 
 /// mimalloc: glibc's malloc, with its arena locks and consolidation, was a fifth of a
-/// list-todos request under `make bench`. Without transparent huge pages, which would
-/// round its arenas up to 2 MiB each and push peak RSS past the 50 MiB budget.
+/// list-todos request under `make bench`. Built without transparent huge pages: backed by
+/// 2 MiB pages, its arenas pushed peak RSS to 55 MiB, past the 50 MiB budget.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
