@@ -2,9 +2,13 @@
 //! for 24 hours in the database (so every replica sees it), and a repeat gets that answer
 //! again instead of writing twice.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, SubsecRound, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::OnConflict,
 };
@@ -15,6 +19,9 @@ use crate::db::Db;
 pub const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// How often answers past their retention are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// The wait between attempts to release a key whose release failed: each attempt already
+/// spends the retry budget, or fails at once while the breaker is open.
+const RELEASE_PAUSE: Duration = Duration::from_millis(500);
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -42,11 +49,14 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// When a claim was made: it tells that claim from a later one under the same key.
+pub type ClaimedAt = NaiveDateTime;
+
 /// What a request with a key may do.
 #[derive(Debug, PartialEq)]
 pub enum Claim {
     /// The key is new (or expired): run the request, then `complete` or `release` it.
-    Run,
+    Run(ClaimedAt),
     /// The key's first request is still running.
     InProgress,
     /// The key was used with another request.
@@ -64,7 +74,8 @@ pub async fn claim(
     request_hash: &str,
     stale_after: Duration,
 ) -> Result<Claim, DbErr> {
-    let now = Utc::now().naive_utc();
+    // To the microsecond, as both databases store it, so `release` can match it exactly.
+    let now = Utc::now().naive_utc().trunc_subsecs(6);
     let (scope, key, hash) = (scope.to_owned(), key.to_owned(), request_hash.to_owned());
     db.idempotent(|conn| {
         let (scope, key, hash) = (scope.clone(), key.clone(), hash.clone());
@@ -85,7 +96,7 @@ pub async fn claim(
             .exec_without_returning(&conn)
             .await?;
             if inserted == 1 {
-                return Ok(Claim::Run);
+                return Ok(Claim::Run(now));
             }
             let Some(existing) = entity::Entity::find_by_id((scope.clone(), key.clone()))
                 .one(&conn)
@@ -112,7 +123,7 @@ pub async fn claim(
                     .exec(&conn)
                     .await?;
                 return Ok(if taken.rows_affected == 1 {
-                    Claim::Run
+                    Claim::Run(now)
                 } else {
                     Claim::InProgress
                 });
@@ -136,11 +147,13 @@ fn age(now: NaiveDateTime, then: NaiveDateTime) -> Duration {
     (now - then).to_std().unwrap_or_default()
 }
 
-/// Records the answer to the key's request. Safe to repeat, so it is retried like a read.
+/// Records the answer to the claim made at `claimed_at` (a later claim under the same key,
+/// made once this one went stale, is left alone). Safe to repeat, so retried like a read.
 pub async fn complete(
     db: &Db,
     scope: &str,
     key: &str,
+    claimed_at: ClaimedAt,
     status: u16,
     body: String,
 ) -> Result<(), DbErr> {
@@ -156,6 +169,7 @@ pub async fn complete(
                 })
                 .filter(entity::Column::Scope.eq(scope))
                 .filter(entity::Column::Key.eq(key))
+                .filter(entity::Column::CreatedAt.eq(claimed_at))
                 .exec(&conn)
                 .await
                 .map(drop)
@@ -164,19 +178,78 @@ pub async fn complete(
     .await
 }
 
-/// Forgets the key, so the client may try again with it (after a 5xx, nothing was kept).
-pub async fn release(db: &Db, scope: &str, key: &str) -> Result<(), DbErr> {
+/// Forgets the claim made at `claimed_at`, so the client may try again with its key (after
+/// a 5xx, nothing was kept). A later claim under the same key is left alone.
+pub async fn release(db: &Db, scope: &str, key: &str, claimed_at: ClaimedAt) -> Result<(), DbErr> {
     let (scope, key) = (scope.to_owned(), key.to_owned());
     db.idempotent(|conn| {
         let (scope, key) = (scope.clone(), key.clone());
         async move {
-            entity::Entity::delete_by_id((scope, key))
+            entity::Entity::delete_many()
+                .filter(entity::Column::Scope.eq(scope))
+                .filter(entity::Column::Key.eq(key))
+                .filter(entity::Column::CreatedAt.eq(claimed_at))
                 .exec(&conn)
                 .await
                 .map(drop)
         }
     })
     .await
+}
+
+/// Keys whose request ended (with a 5xx or a 401) while the database could not be reached
+/// to release them: their claims still read "in progress", so a client repeating one would
+/// get 409 until the claim went stale. A repeat on this replica releases such a key first;
+/// a background task releases it, for the other replicas, as soon as the database answers.
+#[derive(Clone, Debug, Default)]
+pub struct UnreleasedKeys(Arc<Mutex<HashMap<(String, String), ClaimedAt>>>);
+
+impl UnreleasedKeys {
+    /// Records the claim and releases it in the background, giving up once it is
+    /// `stale_after` old and so free to be taken over anyway.
+    pub fn hand_over(
+        &self,
+        db: Db,
+        scope: String,
+        key: String,
+        claimed_at: ClaimedAt,
+        stale_after: Duration,
+    ) {
+        self.lock().insert((scope.clone(), key.clone()), claimed_at);
+        let keys = self.clone();
+        let started = Instant::now();
+        tokio::spawn(async move {
+            while started.elapsed() < stale_after {
+                if release(&db, &scope, &key, claimed_at).await.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(RELEASE_PAUSE).await;
+            }
+            keys.forget(&scope, &key, claimed_at);
+        });
+    }
+
+    /// The claim of the key's request, if that request ended on this replica without it
+    /// being released.
+    pub fn claim_of(&self, scope: &str, key: &str) -> Option<ClaimedAt> {
+        self.lock()
+            .get(&(scope.to_owned(), key.to_owned()))
+            .copied()
+    }
+
+    /// Forgets the claim, once released (a later claim under the key is kept).
+    pub fn forget(&self, scope: &str, key: &str, claimed_at: ClaimedAt) {
+        let mut keys = self.lock();
+        let entry = (scope.to_owned(), key.to_owned());
+        if keys.get(&entry) == Some(&claimed_at) {
+            keys.remove(&entry);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), ClaimedAt>> {
+        // The set stays consistent whatever panicked while holding it.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Deletes the answers kept past their retention, at start and then hourly: a key's row is

@@ -34,6 +34,7 @@ pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
     let db = state.db.clone();
     // A claim older than the deadline belongs to a request that can no longer answer.
     let stale_after = state.settings.request_timeout + std::time::Duration::from_secs(5);
+    let unreleased = idempotency::UnreleasedKeys::default();
     let routes = Route::new()
         .at("/openapi.json", api.spec_endpoint())
         .at("/api/v1/openapi.json", api.spec_endpoint())
@@ -42,7 +43,13 @@ pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
         .nest(
             "/",
             api.around(move |next, req| {
-                middleware::idempotency::layer(next, req, db.clone(), stale_after)
+                middleware::idempotency::layer(
+                    next,
+                    req,
+                    db.clone(),
+                    stale_after,
+                    unreleased.clone(),
+                )
             }),
         )
         .data(state.clone());

@@ -19,7 +19,7 @@ use crate::{
     api::routes,
     db::Db,
     error::{ApiError, ValidationDetail},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, UnreleasedKeys},
 };
 
 pub const HEADER: &str = "idempotency-key";
@@ -102,6 +102,7 @@ pub async fn layer<E: Endpoint>(
     mut req: Request,
     db: Db,
     stale_after: Duration,
+    unreleased: UnreleasedKeys,
 ) -> poem::Result<Response> {
     // Sign-in answers carry access tokens, which are not to be kept at rest; repeating a
     // sign-in is harmless anyway. A request the router will refuse (no such route, or not
@@ -130,7 +131,18 @@ pub async fn layer<E: Endpoint>(
     let request_hash = hex_digest(&[req.method().as_str().as_bytes(), target.as_bytes(), &body]);
     req.set_body(Body::from_bytes(body));
 
-    match idempotency::claim(&db, &scope, &key, &request_hash, stale_after).await {
+    let mut claim = idempotency::claim(&db, &scope, &key, &request_hash, stale_after).await;
+    if let (Ok(Claim::InProgress), Some(claimed_at)) = (&claim, unreleased.claim_of(&scope, &key)) {
+        // The key's request ended here; only its release was lost to the outage.
+        claim = match idempotency::release(&db, &scope, &key, claimed_at).await {
+            Ok(()) => {
+                unreleased.forget(&scope, &key, claimed_at);
+                idempotency::claim(&db, &scope, &key, &request_hash, stale_after).await
+            }
+            Err(err) => Err(err),
+        };
+    }
+    let claimed_at = match claim {
         Err(err) => return Ok(ApiError::from(err).into_response()),
         Ok(Claim::InProgress) => {
             return Ok(ApiError::conflict(
@@ -152,8 +164,8 @@ pub async fn layer<E: Endpoint>(
             }
             return Ok(response.header(REPLAYED, "true").body(body));
         }
-        Ok(Claim::Run) => {}
-    }
+        Ok(Claim::Run(claimed_at)) => claimed_at,
+    };
 
     let response = match next.call(req).await {
         Ok(response) => response.into_response(),
@@ -163,15 +175,18 @@ pub async fn layer<E: Endpoint>(
     // After a 5xx nothing was kept: the client may try again with the same key. A 401 did
     // nothing either, and keeping it would let anyone without credentials fill the table.
     if status.is_server_error() || status == StatusCode::UNAUTHORIZED {
-        if let Err(err) = idempotency::release(&db, &scope, &key).await {
-            tracing::warn!(error = %err, "could not release an idempotency key");
+        if let Err(err) = idempotency::release(&db, &scope, &key, claimed_at).await {
+            tracing::warn!(error = %err, "could not release an idempotency key; retrying in the background");
+            unreleased.hand_over(db, scope, key, claimed_at, stale_after);
         }
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
     let bytes = body.into_bytes().await?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    if let Err(err) = idempotency::complete(&db, &scope, &key, status.as_u16(), text).await {
+    if let Err(err) =
+        idempotency::complete(&db, &scope, &key, claimed_at, status.as_u16(), text).await
+    {
         tracing::warn!(error = %err, "could not store the answer for an idempotency key");
     }
     Ok(Response::from_parts(parts, Body::from_bytes(bytes)))
