@@ -104,6 +104,11 @@ pub async fn claim(
             else {
                 return Ok(Claim::InProgress);
             };
+            if existing.created_at == now && existing.request_hash == hash {
+                // This very claim, stored by an attempt whose answer a dropped connection
+                // lost: every attempt writes the same `now`.
+                return Ok(Claim::Run(now));
+            }
             let expired = age(now, existing.created_at) > RETENTION;
             let abandoned =
                 existing.status.is_none() && age(now, existing.created_at) > stale_after;

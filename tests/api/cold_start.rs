@@ -88,7 +88,7 @@ async fn write_whose_commit_answer_is_lost_is_acknowledged_and_stored_once() {
     };
     let owner = app.user("Owner").await;
     let household = app.household(&owner, "Flat").await;
-    proxy.lose_next_commit_ack();
+    proxy.lose_next_answer_to(b"COMMIT");
     let (status, body) = app
         .post(
             "/api/v1/todos",
@@ -100,6 +100,38 @@ async fn write_whose_commit_answer_is_lost_is_acknowledged_and_stored_once() {
     assert_eq!(body["title"], "Bins");
     assert_eq!(
         app.count("SELECT COUNT(*) || '' FROM todos WHERE title = 'Bins'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn write_whose_idempotency_claim_answer_is_lost_runs_and_is_kept_once() {
+    let Some((app, proxy)) = app_behind_proxy_over("?sslmode=disable", &[]).await else {
+        return;
+    };
+    let owner = app.user("Owner").await;
+    let household = app.household(&owner, "Flat").await;
+    // The key is a parameter of the claim's INSERT, the first statement that carries it:
+    // the claim is stored, and the retried INSERT finds it.
+    const KEY: &str = "claim-answer-lost-7f3a";
+    proxy.lose_next_answer_to(KEY.as_bytes());
+    let response = app
+        .client
+        .post("/api/v1/todos")
+        .header("Authorization", format!("Bearer {}", owner.token))
+        .header("Idempotency-Key", KEY)
+        .body_json(&serde_json::json!({"household_id": household, "title": "Bins"}))
+        .send()
+        .await;
+    response.assert_status(StatusCode::CREATED);
+    assert_eq!(
+        app.count("SELECT COUNT(*) || '' FROM todos WHERE title = 'Bins'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) || '' FROM idempotency_keys WHERE status = 201")
             .await,
         1
     );

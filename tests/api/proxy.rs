@@ -30,8 +30,9 @@ enum Mode {
 struct Shared {
     mode: Mode,
     refuse_until: Option<Instant>,
-    /// The next `COMMIT` reaches the server, but its answer never reaches the client.
-    lose_commit_ack: bool,
+    /// The next client message holding these bytes reaches the server, but its answer
+    /// never reaches the client.
+    lose_answer_to: Option<&'static [u8]>,
     connections: Vec<JoinHandle<()>>,
 }
 
@@ -48,7 +49,7 @@ impl FaultProxy {
         let shared = Arc::new(Mutex::new(Shared {
             mode: Mode::Forward,
             refuse_until: None,
-            lose_commit_ack: false,
+            lose_answer_to: None,
             connections: Vec::new(),
         }));
         let accept_loop = tokio::spawn(accept_loop(listener, addr, upstream, shared.clone()));
@@ -100,10 +101,11 @@ impl FaultProxy {
         });
     }
 
-    /// The next `COMMIT` is forwarded, then its connection is cut before the server's
-    /// answer comes back: the write committed, but the client cannot know.
-    pub fn lose_next_commit_ack(&self) {
-        self.shared.lock().expect("proxy state").lose_commit_ack = true;
+    /// The next client message holding `marker` (`COMMIT`, or a parameter of a statement)
+    /// is forwarded, then its connection is cut before the server's answer comes back: the
+    /// server did the work, but the client cannot know.
+    pub fn lose_next_answer_to(&self, marker: &'static [u8]) {
+        self.shared.lock().expect("proxy state").lose_answer_to = Some(marker);
     }
 
     /// Drops every connection in flight, as a suspended compute does.
@@ -186,12 +188,16 @@ async fn serve(
                 if n == 0 || to_server.write_all(chunk).await.is_err() {
                     return;
                 }
-                let commit = chunk.windows(6).any(|w| w == b"COMMIT");
-                if commit
-                    && std::mem::take(&mut shared.lock().expect("proxy state").lose_commit_ack)
-                {
+                let lose = {
+                    let mut shared = shared.lock().expect("proxy state");
+                    let marked = shared
+                        .lose_answer_to
+                        .is_some_and(|marker| chunk.windows(marker.len()).any(|w| w == marker));
+                    marked && shared.lose_answer_to.take().is_some()
+                };
+                if lose {
                     cutting.store(true, Ordering::SeqCst);
-                    // Give the server time to commit before the connection goes.
+                    // Give the server time to do the work before the connection goes.
                     tokio::time::sleep(Duration::from_millis(300)).await;
                     return;
                 }
