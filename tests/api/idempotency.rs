@@ -5,11 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use poem::http::StatusCode;
+use poem::{Response, endpoint::BoxEndpoint, http::StatusCode};
 use sea_orm::DbBackend;
 use serde_json::{Value, json};
 
 use crate::harness::{Flat, TestUser, flat, settings, state_for};
+
+type Client = poem::test::TestClient<BoxEndpoint<'static, Response>>;
 
 async fn post_with_key(
     f: &Flat,
@@ -17,8 +19,22 @@ async fn post_with_key(
     key: &str,
     body: Value,
 ) -> poem::test::TestResponse {
-    f.app
-        .client
+    post_with_key_to(&f.app.client, user, key, body).await
+}
+
+/// A second replica of the service on the flat's database.
+async fn another_replica(f: &Flat) -> Client {
+    let replica = state_for(settings(&f.app.db.url, &[])).await;
+    poem::test::TestClient::new(flatmates::build_app(replica))
+}
+
+async fn post_with_key_to(
+    client: &Client,
+    user: &TestUser,
+    key: &str,
+    body: Value,
+) -> poem::test::TestResponse {
+    client
         .post("/api/v1/todos")
         .header("Authorization", format!("Bearer {}", user.token))
         .header("Idempotency-Key", key)
@@ -172,15 +188,7 @@ async fn another_replica_on_the_same_database_answers_the_repeat() {
     let f = flat().await;
     let body = json!({"household_id": f.household, "title": "Bins"});
     let first = json_of(post_with_key(&f, &f.owner, "todo-1", body.clone()).await).await;
-    let replica = state_for(settings(&f.app.db.url, &[])).await;
-    let other = poem::test::TestClient::new(flatmates::build_app(replica));
-    let repeat = other
-        .post("/api/v1/todos")
-        .header("Authorization", format!("Bearer {}", f.owner.token))
-        .header("Idempotency-Key", "todo-1")
-        .body_json(&body)
-        .send()
-        .await;
+    let repeat = post_with_key_to(&another_replica(&f).await, &f.owner, "todo-1", body).await;
     repeat.assert_status(StatusCode::CREATED);
     repeat.assert_header("idempotent-replayed", "true");
     assert_eq!(json_of(repeat).await, first);
@@ -343,15 +351,7 @@ async fn a_key_whose_release_failed_is_freed_for_other_replicas_once_the_databas
         assert!(Instant::now() < deadline, "the key was never released");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let replica = state_for(settings(&f.app.db.url, &[])).await;
-    let other = poem::test::TestClient::new(flatmates::build_app(replica));
-    let repeat = other
-        .post("/api/v1/todos")
-        .header("Authorization", format!("Bearer {}", f.owner.token))
-        .header("Idempotency-Key", "todo-1")
-        .body_json(&body)
-        .send()
-        .await;
+    let repeat = post_with_key_to(&another_replica(&f).await, &f.owner, "todo-1", body).await;
     repeat.assert_status(StatusCode::CREATED);
     assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 1);
 }
