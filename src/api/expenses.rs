@@ -968,12 +968,14 @@ async fn household_context(state: &AppState, household_id: Uuid) -> ApiResult<St
                 .limit(20)
                 .all(&conn)
                 .await?;
-            let todos = todo::Entity::find()
-                .filter(todo::Column::HouseholdId.eq(household_id))
-                .filter(todo::Column::Status.ne(TodoStatus::Completed))
-                .limit(20)
-                .all(&conn)
-                .await?;
+            let todos = todo::all(
+                todo::Entity::find()
+                    .filter(todo::Column::HouseholdId.eq(household_id))
+                    .filter(todo::Column::Status.ne(TodoStatus::Completed))
+                    .limit(20),
+                &conn,
+            )
+            .await?;
             Ok((expenses, todos))
         })
         .await?;

@@ -675,11 +675,13 @@ async fn changed_since(
     let (todos, lists, expenses) = state
         .db
         .read(|conn| async move {
-            let todos = todo::Entity::find()
-                .filter(todo::Column::HouseholdId.eq(household_id))
-                .filter(todo::Column::UpdatedAt.gt(after))
-                .all(&conn)
-                .await?;
+            let todos = todo::all(
+                todo::Entity::find()
+                    .filter(todo::Column::HouseholdId.eq(household_id))
+                    .filter(todo::Column::UpdatedAt.gt(after)),
+                &conn,
+            )
+            .await?;
             let lists = shopping_list::Entity::find()
                 .filter(shopping_list::Column::HouseholdId.eq(household_id))
                 .all(&conn)

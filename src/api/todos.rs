@@ -323,7 +323,7 @@ impl TodosApi {
                             .or(todo::Column::AssignedToId.is_null()),
                     );
                 }
-                query.all(&conn).await
+                todo::all(query, &conn).await
             })
             .await?;
         if todos.is_empty() {

@@ -1,7 +1,9 @@
 //! Todos: every route's success and error cases, the list's filters and order, the
 //! `completed_at` rules, enum and datetime formats.
 
+use entities::todo;
 use poem::http::{Method, StatusCode};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::harness::{Flat, flat};
@@ -169,6 +171,71 @@ async fn list_is_ordered_by_status_priority_due_date_and_recency() {
         ["done-high"]
     );
     assert_eq!(f.titles("&status=IN_PROGRESS").await, ["doing-low"]);
+}
+
+#[tokio::test]
+async fn list_answers_every_field_as_the_todo_answers_alone() {
+    let f = flat().await;
+    let bare = f.todo(json!({"title": "Bare"})).await;
+    let parent = f.todo(json!({"title": "Parent"})).await;
+    let full = f
+        .todo(json!({
+            "title": "Full", "description": "Every field", "priority": "high",
+            "due_date": "2031-01-02T03:04:05Z", "assigned_to_id": f.member.id,
+            "recurring_pattern": "weekly", "recurring_until": "2032-06-07T08:09:10Z",
+        }))
+        .await;
+    // No route sets a parent; the row is written as the old backend's recurrence did.
+    let id = |todo: &Value| {
+        todo["id"]
+            .as_str()
+            .expect("id")
+            .parse::<uuid::Uuid>()
+            .expect("uuid")
+    };
+    let full_id = id(&full);
+    todo::Entity::update_many()
+        .col_expr(todo::Column::ParentTodoId, Expr::value(id(&parent)))
+        .filter(todo::Column::Id.eq(full_id))
+        .exec(f.app.state.db.connection())
+        .await
+        .expect("set the parent");
+    let (status, full) = f
+        .app
+        .put(
+            &format!("/api/v1/todos/{full_id}"),
+            &f.owner,
+            json!({"status": "completed"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{full}");
+    assert!(
+        full["parent_todo_id"].is_string() && full["completed_at"].is_string(),
+        "{full}"
+    );
+
+    let (status, list) = f
+        .app
+        .get(
+            &format!("/api/v1/todos?household_id={}", f.household),
+            &f.member,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let listed = |id: &Value| {
+        list.as_array()
+            .expect("array")
+            .iter()
+            .find(|t| t["id"] == *id)
+            .cloned()
+            .expect("listed")
+    };
+    assert_eq!(listed(&full["id"]), full, "a todo with every column set");
+    assert_eq!(
+        listed(&bare["id"]),
+        bare,
+        "a todo with every nullable column null"
+    );
 }
 
 #[tokio::test]
