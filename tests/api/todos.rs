@@ -185,7 +185,7 @@ async fn list_answers_every_field_as_the_todo_answers_alone() {
             "recurring_pattern": "weekly", "recurring_until": "2032-06-07T08:09:10Z",
         }))
         .await;
-    // No route sets a parent; the row is written as the old backend's recurrence did.
+    // No route of ours sets a parent; rows the old backend wrote may have one.
     let id = |todo: &Value| {
         todo["id"]
             .as_str()
