@@ -17,7 +17,8 @@ impl Flat {
         todo
     }
 
-    async fn titles(&self, query: &str) -> Vec<String> {
+    /// The household's todos as the member lists them with `query`.
+    async fn list(&self, query: &str) -> Vec<Value> {
         let (status, body) = self
             .app
             .get(
@@ -26,8 +27,12 @@ impl Flat {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body.as_array()
-            .expect("array")
+        body.as_array().expect("array").clone()
+    }
+
+    async fn titles(&self, query: &str) -> Vec<String> {
+        self.list(query)
+            .await
             .iter()
             .map(|t| t["title"].as_str().expect("title").to_owned())
             .collect()
@@ -214,18 +219,9 @@ async fn list_answers_every_field_as_the_todo_answers_alone() {
         "{full}"
     );
 
-    let (status, list) = f
-        .app
-        .get(
-            &format!("/api/v1/todos?household_id={}", f.household),
-            &f.member,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{list}");
+    let list = f.list("").await;
     let listed = |id: &Value| {
-        list.as_array()
-            .expect("array")
-            .iter()
+        list.iter()
             .find(|t| t["id"] == *id)
             .cloned()
             .expect("listed")
