@@ -3,6 +3,7 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY entities entities
+COPY vendor vendor
 COPY src src
 RUN cargo build --release --locked --bin flatmates
 

@@ -95,13 +95,17 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// Bounds one attempt to get a connection, including opening a new one to a waking server.
     pub acquire_timeout: Duration,
-    /// Below Neon's 5-minute suspend, so the pool never holds connections the proxy has dropped.
+    /// Well inside Neon's 5-minute suspend and Azure's 4-minute NAT idle limit (the pool
+    /// reaps idle connections on this period, so one may stay up to twice as long).
     pub idle_timeout: Duration,
     pub max_lifetime: Duration,
     /// A pooled connection idle longer than this is pinged before it is handed out.
     pub ping_if_idle_for: Duration,
     /// How long transient failures are retried before a request gets a 503.
     pub retry_budget: Duration,
+    /// Bounds every round trip: a statement, a ping, a `COMMIT`. One that gets no answer
+    /// in time is a transient failure, as if the connection had been lost.
+    pub statement_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -191,6 +195,16 @@ impl Settings {
                 });
             }
         };
+        let request_timeout = vars.seconds("REQUEST_TIMEOUT_SECONDS", 30)?;
+        let statement_timeout = vars.seconds("DB_STATEMENT_TIMEOUT_SECONDS", 5)?;
+        if statement_timeout >= request_timeout {
+            // A stalled statement would then outlast its request, which answers 504 without
+            // the connection ever being recognised as stuck.
+            return Err(ConfigError {
+                variable: "DB_STATEMENT_TIMEOUT_SECONDS",
+                reason: "must be shorter than REQUEST_TIMEOUT_SECONDS".into(),
+            });
+        }
         let default_format = match environment {
             Environment::Development => LogFormat::Pretty,
             _ => LogFormat::Json,
@@ -219,16 +233,17 @@ impl Settings {
                     .unwrap_or_else(|| "sqlite://flatmates.db?mode=rwc".into()),
                 max_connections: vars.parse_positive("DB_MAX_CONNECTIONS", 10)?,
                 acquire_timeout: vars.seconds("DB_ACQUIRE_TIMEOUT_SECONDS", 2)?,
-                idle_timeout: vars.seconds("DB_IDLE_TIMEOUT_SECONDS", 240)?,
+                idle_timeout: vars.seconds("DB_IDLE_TIMEOUT_SECONDS", 60)?,
                 max_lifetime: vars.seconds("DB_MAX_LIFETIME_SECONDS", 1800)?,
                 ping_if_idle_for: vars.seconds("DB_PING_IF_IDLE_SECONDS", 30)?,
                 retry_budget: vars.seconds("DB_RETRY_BUDGET_SECONDS", 12)?,
+                statement_timeout,
             },
             log_level: vars.log_filter("LOG_LEVEL", "info")?,
             log_format: vars.parse("LOG_FORMAT", default_format)?,
             log_dir: vars.get("LOG_DIR").map(PathBuf::from),
             sentry_dsn: vars.optional("SENTRY_DSN")?,
-            request_timeout: vars.seconds("REQUEST_TIMEOUT_SECONDS", 30)?,
+            request_timeout,
             shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SECONDS", 20)?,
             max_body_bytes: vars.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
             enable_metrics: vars.parse("ENABLE_METRICS", true)?,

@@ -100,8 +100,13 @@ pub struct Root {
     health: String,
 }
 
-/// One attempt, bounded in time; `Some(latency)` when the database answered.
+/// One attempt through the pool, bounded in time; `Some(latency)` when the database
+/// answered. While requests are failing fast the service cannot serve, whatever one ping
+/// says, so that counts as no answer.
 async fn probe(state: &AppState) -> Option<f64> {
+    if state.db.failing_fast() {
+        return None;
+    }
     let started = Instant::now();
     match tokio::time::timeout(PROBE_TIMEOUT, state.db.ping()).await {
         Ok(Ok(())) => Some(elapsed_ms(started)),

@@ -21,8 +21,8 @@ use poem_openapi::{
     types::{MaybeUndefined, ParseFromJSON},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -39,7 +39,7 @@ use super::{
 };
 use crate::{
     auth::BearerAuth,
-    db::retry::is_transient,
+    db::{Txn, retry::is_transient},
     domain::{splits::equal_shares, todo_status::completed_at},
     error::{ApiError, ApiResult},
     state::AppState,
@@ -276,7 +276,7 @@ impl Context {
 
     async fn apply(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         kind: Kind,
         row: &BTreeMap<String, Value>,
         create: bool,
@@ -289,12 +289,7 @@ impl Context {
         }
     }
 
-    async fn todo(
-        &self,
-        txn: &DatabaseTransaction,
-        row: &BTreeMap<String, Value>,
-        create: bool,
-    ) -> Applied {
+    async fn todo(&self, txn: &Txn, row: &BTreeMap<String, Value>, create: bool) -> Applied {
         let id = row_id(row)?;
         let existing = todo::Entity::find_by_id(id).one(txn).await?;
         let current = match existing {
@@ -361,12 +356,7 @@ impl Context {
         Ok(())
     }
 
-    async fn list(
-        &self,
-        txn: &DatabaseTransaction,
-        row: &BTreeMap<String, Value>,
-        create: bool,
-    ) -> Applied {
+    async fn list(&self, txn: &Txn, row: &BTreeMap<String, Value>, create: bool) -> Applied {
         let id = row_id(row)?;
         let existing = shopping_list::Entity::find_by_id(id).one(txn).await?;
         let current = match existing {
@@ -413,11 +403,7 @@ impl Context {
     }
 
     /// The list `list_id` if it is this household's.
-    async fn own_list(
-        &self,
-        txn: &DatabaseTransaction,
-        list_id: Uuid,
-    ) -> Result<shopping_list::Model, Skip> {
+    async fn own_list(&self, txn: &Txn, list_id: Uuid) -> Result<shopping_list::Model, Skip> {
         shopping_list::Entity::find_by_id(list_id)
             .filter(shopping_list::Column::HouseholdId.eq(self.household_id))
             .one(txn)
@@ -425,12 +411,7 @@ impl Context {
             .ok_or_else(|| invalid("shopping_list_id: no such list in this household"))
     }
 
-    async fn item(
-        &self,
-        txn: &DatabaseTransaction,
-        row: &BTreeMap<String, Value>,
-        create: bool,
-    ) -> Applied {
+    async fn item(&self, txn: &Txn, row: &BTreeMap<String, Value>, create: bool) -> Applied {
         let id = row_id(row)?;
         let existing = shopping_list_item::Entity::find_by_id(id).one(txn).await?;
         let quantity = match field::<f64>(row, "quantity")? {
@@ -512,12 +493,7 @@ impl Context {
         Ok(())
     }
 
-    async fn expense(
-        &self,
-        txn: &DatabaseTransaction,
-        row: &BTreeMap<String, Value>,
-        create: bool,
-    ) -> Applied {
+    async fn expense(&self, txn: &Txn, row: &BTreeMap<String, Value>, create: bool) -> Applied {
         let id = row_id(row)?;
         let existing = expense::Entity::find_by_id(id).one(txn).await?;
         let amount = match field::<Amount>(row, "amount")? {
@@ -588,7 +564,7 @@ impl Context {
     }
 
     /// Deletes the row `id` if it is this household's.
-    async fn delete(&self, txn: &DatabaseTransaction, kind: Kind, id: &str) -> Applied {
+    async fn delete(&self, txn: &Txn, kind: Kind, id: &str) -> Applied {
         let id = Uuid::parse_str(id).map_err(|_| invalid("not a UUID"))?;
         let deleted = match kind {
             Kind::Todo => {
@@ -637,16 +613,11 @@ impl Context {
 /// Runs one entry in a savepoint: kept when it applies, rolled back and logged when it
 /// does not. Losing the connection aborts the whole sync instead (it rolls back, and the
 /// client retries).
-async fn in_savepoint<F>(
-    txn: &DatabaseTransaction,
-    kind: Kind,
-    what: &str,
-    entry: F,
-) -> ApiResult<()>
+async fn in_savepoint<F>(txn: &Txn, kind: Kind, what: &str, entry: F) -> ApiResult<()>
 where
-    F: AsyncFnOnce(&DatabaseTransaction) -> Applied,
+    F: AsyncFnOnce(&Txn) -> Applied,
 {
-    let savepoint = txn.begin().await?;
+    let savepoint = txn.savepoint().await?;
     match entry(&savepoint).await {
         Ok(()) => savepoint.commit().await?,
         Err(Skip::Db(err)) if is_transient(&err) => return Err(err.into()),

@@ -1,6 +1,8 @@
 //! Failing fast during an outage: once a request has spent the whole retry budget on an
 //! unreachable database, later requests get their 503 at once instead of each waiting out
-//! the budget, while one background probe watches for the database to come back.
+//! the budget, while one background probe watches for the database to come back. The probe
+//! opens a connection of its own each time: the pool's may all be stuck on a server that
+//! went silent, and a probe through them could never see the server answer again.
 
 use std::{
     sync::{
@@ -10,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::DatabaseConnection;
+use super::Db;
 
 /// How often the probe tries the database while the breaker is open.
 const PROBE_INTERVAL: Duration = Duration::from_millis(200);
@@ -30,7 +32,7 @@ impl Breaker {
 
     /// Opens the breaker and, unless one already runs, starts the probe that closes it
     /// when the database answers again.
-    pub fn trip(self: &Arc<Self>, conn: DatabaseConnection) {
+    pub fn trip(self: &Arc<Self>, db: Db) {
         self.open.store(true, Ordering::Release);
         if self.probing.swap(true, Ordering::AcqRel) {
             return;
@@ -40,7 +42,7 @@ impl Breaker {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(PROBE_INTERVAL).await;
-                if let Ok(Ok(())) = tokio::time::timeout(PROBE_TIMEOUT, conn.ping()).await {
+                if db.answers_fresh_connection(PROBE_TIMEOUT).await {
                     break;
                 }
             }

@@ -1,23 +1,33 @@
 //! The database layer: a lazy pool tuned for a serverless PostgreSQL (or a SQLite file),
 //! with every way in going through the one retry policy.
 
+pub mod bounded;
 pub mod breaker;
 pub mod migrations;
 pub mod retry;
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use sea_orm::{
-    ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    sqlx::{Connection, PgConnection, SqliteConnection},
 };
 use sea_orm_migration::MigratorTrait;
 
 use crate::config::DatabaseSettings;
+use bounded::{Bounded, within};
+pub use bounded::{Conn, Txn};
 use breaker::Breaker;
 use migrations::Migrator;
 use retry::{RetryPolicy, is_transient};
+
+/// Opens a connection of type `C`, sends one round trip on it and closes it.
+async fn ping_once<C: Connection>(url: &str) -> Result<(), sea_orm::SqlxError> {
+    let mut conn = C::connect(url).await?;
+    conn.ping().await?;
+    conn.close().await
+}
 
 /// The advisory lock key migrations hold on PostgreSQL (any constant the schema owns).
 const MIGRATION_LOCK: i64 = 0x666c_6174_6d61;
@@ -27,6 +37,10 @@ const OUTCOME_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 #[derive(Clone, Debug)]
 pub struct Db {
     conn: DatabaseConnection,
+    /// For connections opened outside the pool, to see whether the server answers while
+    /// the pool's own connections may not.
+    url: Arc<str>,
+    statement_timeout: Duration,
     retry: RetryPolicy,
     breaker: Arc<Breaker>,
 }
@@ -45,11 +59,36 @@ impl Db {
             .max_lifetime(settings.max_lifetime)
             .test_before_acquire_if_idle_for(settings.ping_if_idle_for)
             .sqlx_logging(false);
+        let idle_in_transaction = format!(
+            "SET idle_in_transaction_session_timeout = {}",
+            settings.statement_timeout.as_millis().max(1)
+        );
+        // A transaction whose client went quiet (its connection stalled, or its request was
+        // given up) would hold its locks until the server noticed; this has the server end
+        // it once it has waited as long as a statement may take.
+        options.map_sqlx_postgres_pool_opts(move |pool| {
+            let sql = idle_in_transaction.clone();
+            pool.after_connect(move |conn, _| {
+                let sql = sql.clone();
+                Box::pin(async move {
+                    sea_orm::sqlx::Executor::execute(conn, sea_orm::sqlx::AssertSqlSafe(sql))
+                        .await
+                        .map(drop)
+                })
+            })
+        });
         Ok(Self {
             conn: Database::connect(options).await?,
+            url: settings.url.as_str().into(),
+            statement_timeout: settings.statement_timeout,
             retry: RetryPolicy::new(settings.retry_budget),
             breaker: Arc::default(),
         })
+    }
+
+    /// The pool, with every statement bounded by `DB_STATEMENT_TIMEOUT_SECONDS`.
+    fn bounded(&self) -> Conn {
+        Bounded::new(self.conn.clone(), self.statement_timeout)
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -60,10 +99,10 @@ impl Db {
     /// changes nothing.
     pub async fn read<T, F, Fut>(&self, op: F) -> Result<T, DbErr>
     where
-        F: Fn(DatabaseConnection) -> Fut,
+        F: Fn(Conn) -> Fut,
         Fut: Future<Output = Result<T, DbErr>>,
     {
-        self.guarded("read", || op(self.conn.clone())).await
+        self.guarded("read", || op(self.bounded())).await
     }
 
     /// Runs `op` through the retry policy unless the breaker is open (then it fails at
@@ -80,7 +119,7 @@ impl Db {
         if let Err(err) = &result
             && is_transient(err)
         {
-            self.breaker.trip(self.conn.clone());
+            self.breaker.trip(self.clone());
         }
         result
     }
@@ -94,10 +133,10 @@ impl Db {
     /// retrying it like a read.
     pub async fn idempotent<T, F, Fut>(&self, op: F) -> Result<T, DbErr>
     where
-        F: Fn(DatabaseConnection) -> Fut,
+        F: Fn(Conn) -> Fut,
         Fut: Future<Output = Result<T, DbErr>>,
     {
-        self.guarded("idempotent write", || op(self.conn.clone()))
+        self.guarded("idempotent write", || op(self.bounded()))
             .await
     }
 
@@ -108,36 +147,41 @@ impl Db {
     /// On SQLite the transaction takes the write lock at `BEGIN IMMEDIATE`, so concurrent
     /// writers wait for each other (up to the busy timeout) instead of failing when a
     /// reading transaction tries to become a writing one.
-    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+    pub async fn begin(&self) -> Result<Txn, DbErr> {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         };
-        self.guarded("begin", || self.conn.begin_with_options(options))
-            .await
+        self.guarded("begin", || {
+            let conn = self.bounded();
+            async move { conn.begin_with_options(options).await }
+        })
+        .await
     }
 
-    /// Commits a write opened with [`Db::begin`]. When the connection is lost during
-    /// `COMMIT` on PostgreSQL, the server may have committed before its acknowledgement
-    /// was lost, and answering 503 would have the client write again. So the transaction's
-    /// id is read just before `COMMIT`, and after such a loss a fresh connection asks the
-    /// server what became of it: committed is success, aborted is the original error.
-    pub async fn commit(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
+    /// Commits a write opened with [`Db::begin`]. When `COMMIT` gets no answer on
+    /// PostgreSQL (the connection was lost or went silent), the server may have committed
+    /// before its acknowledgement was lost, and answering 503 would have the client write
+    /// again. So the transaction's id and its server process are read just before `COMMIT`,
+    /// and after such a loss fresh connections find out what became of it: committed is
+    /// success, aborted is the original error.
+    pub async fn commit(&self, txn: Txn) -> Result<(), DbErr> {
         if txn.get_database_backend() != DbBackend::Postgres {
             return txn.commit().await;
         }
-        let xid: i64 = txn
+        let row = txn
             .query_one_raw(Statement::from_string(
                 DbBackend::Postgres,
-                "SELECT txid_current()",
+                "SELECT txid_current(), pg_backend_pid()",
             ))
             .await?
-            .ok_or_else(|| DbErr::Custom("txid_current() answered no row".into()))?
-            .try_get_by_index(0)?;
+            .ok_or_else(|| DbErr::Custom("txid_current() answered no row".into()))?;
+        let xid: i64 = row.try_get_by_index(0)?;
+        let pid: i32 = row.try_get_by_index(1)?;
         match txn.commit().await {
             Err(err) if is_transient(&err) => {
-                tracing::warn!(error = %err, xid, "connection lost during COMMIT, asking whether it committed");
-                self.outcome_of(xid, err).await
+                tracing::warn!(error = %err, xid, "no answer to COMMIT, asking whether it committed");
+                self.outcome_of(xid, pid, err).await
             }
             done => done,
         }
@@ -145,8 +189,13 @@ impl Db {
 
     /// Waits, within the retry budget, until transaction `xid` is no longer in progress;
     /// `Ok` if it committed, else `lost` (also when the server cannot be asked in time).
-    async fn outcome_of(&self, xid: i64, lost: DbErr) -> Result<(), DbErr> {
+    /// A transaction still in progress once its `COMMIT` went unanswered is either waiting
+    /// for a `COMMIT` that never arrived or stuck on a connection nobody will read again:
+    /// its server process `pid` is ended, so that the outcome is settled now rather than
+    /// whenever the server notices, and a client's retry cannot write a second time.
+    async fn outcome_of(&self, xid: i64, pid: i32, lost: DbErr) -> Result<(), DbErr> {
         let started = std::time::Instant::now();
+        let mut ended = false;
         loop {
             let status = self
                 .read(|conn| async move {
@@ -165,6 +214,9 @@ impl Db {
             match status.as_ref().map(Option::as_deref) {
                 Ok(Some("committed")) => return Ok(()),
                 Ok(Some("in progress")) if started.elapsed() < self.retry.budget() => {
+                    if !ended {
+                        ended = self.end_backend_of(xid, pid).await;
+                    }
                     tokio::time::sleep(OUTCOME_POLL).await;
                 }
                 _ => return Err(lost),
@@ -172,9 +224,53 @@ impl Db {
         }
     }
 
-    /// One attempt at a round trip, for probes that must answer quickly.
+    /// Ends server process `pid` if it still runs transaction `xid` (a pooler may have
+    /// handed the process to another client once the transaction ended). True once done.
+    async fn end_backend_of(&self, xid: i64, pid: i32) -> bool {
+        let ended = self
+            .read(|conn| async move {
+                conn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE pid = $1 AND backend_xid::text = ($2 % 4294967296)::text",
+                    [pid.into(), xid.into()],
+                ))
+                .await
+            })
+            .await;
+        match ended {
+            Ok(_) => {
+                tracing::warn!(
+                    xid,
+                    pid,
+                    "ended the server process of a transaction whose COMMIT went unanswered"
+                );
+                true
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, xid, pid, "could not end the server process of an unanswered COMMIT");
+                false
+            }
+        }
+    }
+
+    /// One attempt at a round trip through the pool, for probes that must answer quickly.
     pub async fn ping(&self) -> Result<(), DbErr> {
-        self.conn.ping().await
+        self.bounded().ping().await
+    }
+
+    /// Whether the server answers on a connection of its own, opened outside the pool and
+    /// closed again: the pool's connections may all be stuck while the server is fine.
+    pub async fn answers_fresh_connection(&self, limit: Duration) -> bool {
+        let url = self.url.clone();
+        let attempt = async move {
+            let answered = match self.conn.get_database_backend() {
+                DbBackend::Postgres => ping_once::<PgConnection>(&url).await,
+                _ => ping_once::<SqliteConnection>(&url).await,
+            };
+            answered.map_err(|err| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(err))))
+        };
+        within(limit, attempt).await.is_ok()
     }
 
     /// Applies pending migrations in one transaction, retrying while the database is

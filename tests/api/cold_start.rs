@@ -10,37 +10,11 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::Value;
 
 use crate::{
-    harness::{TestApp, TestDb, on_postgres, postgres_url},
-    proxy::FaultProxy,
+    harness::{TestApp, postgres_url},
+    proxy::{app_behind_proxy, app_behind_proxy_over},
 };
 
 const WAKE: Duration = Duration::from_secs(6);
-
-async fn app_behind_proxy(vars: &[(&str, &str)]) -> Option<(TestApp, FaultProxy)> {
-    app_behind_proxy_over("", vars).await
-}
-
-/// `url_query` is appended to the database URL, e.g. `?sslmode=disable` so the proxy can
-/// see the protocol go by.
-async fn app_behind_proxy_over(
-    url_query: &str,
-    vars: &[(&str, &str)],
-) -> Option<(TestApp, FaultProxy)> {
-    if !on_postgres() {
-        eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL unset)");
-        return None;
-    }
-    let db = TestDb::new().await;
-    let proxy = FaultProxy::for_postgres(&db.url).await;
-    let url = format!("{}{url_query}", db.url_through(proxy.addr()));
-    let app = TestApp::on_url(db, &url, vars).await;
-    app.client
-        .get("/health/deep")
-        .send()
-        .await
-        .assert_status_is_ok();
-    Some((app, proxy))
-}
 
 async fn deep_health_after(app: &TestApp) -> (StatusCode, Duration) {
     let started = Instant::now();

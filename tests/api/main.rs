@@ -24,5 +24,6 @@ mod schema;
 mod sentry_reports;
 mod service_process;
 mod shopping;
+mod stalls;
 mod sync;
 mod todos;

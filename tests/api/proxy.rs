@@ -1,6 +1,7 @@
 //! A TCP proxy between the service and PostgreSQL that stages what a serverless database
 //! does to its clients: holding new connections while a compute wakes, refusing them,
-//! swallowing them (a black hole), and cutting every live connection.
+//! swallowing them (a black hole), cutting every live connection, and connections that go
+//! silent without closing (a hung compute, a middlebox that lost the flow).
 
 use std::{
     net::SocketAddr,
@@ -11,12 +12,42 @@ use std::{
     time::Duration,
 };
 
+use crate::harness::{TestApp, TestDb, on_postgres};
+
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     task::JoinHandle,
     time::Instant,
 };
+
+/// A test app whose database is reached through a fresh proxy, its pool warmed; `None`
+/// (the test skips) without PostgreSQL.
+pub async fn app_behind_proxy(vars: &[(&str, &str)]) -> Option<(TestApp, FaultProxy)> {
+    app_behind_proxy_over("", vars).await
+}
+
+/// `url_query` is appended to the database URL, e.g. `?sslmode=disable` so the proxy can
+/// see the protocol go by.
+pub async fn app_behind_proxy_over(
+    url_query: &str,
+    vars: &[(&str, &str)],
+) -> Option<(TestApp, FaultProxy)> {
+    if !on_postgres() {
+        eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL unset)");
+        return None;
+    }
+    let db = TestDb::new().await;
+    let proxy = FaultProxy::for_postgres(&db.url).await;
+    let url = format!("{}{url_query}", db.url_through(proxy.addr()));
+    let app = TestApp::on_url(db, &url, vars).await;
+    app.client
+        .get("/health/deep")
+        .send()
+        .await
+        .assert_status_is_ok();
+    Some((app, proxy))
+}
 
 #[derive(Clone, Copy, Debug)]
 enum Mode {
@@ -27,13 +58,55 @@ enum Mode {
     BlackHole,
 }
 
+/// Connections opened before `below` relay nothing until `until` (for good when `None`).
+#[derive(Clone, Copy, Debug)]
+struct Stall {
+    below: u64,
+    until: Option<Instant>,
+}
+
+/// What becomes of the `COMMIT` a stalled write sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// Never forwarded: the server waits in the transaction.
+    Held,
+    /// Forwarded and committed, but the answer never comes back.
+    Unanswered,
+}
+
 struct Shared {
     mode: Mode,
     refuse_until: Option<Instant>,
     /// The next client message holding these bytes reaches the server, but its answer
     /// never reaches the client.
     lose_answer_to: Option<&'static [u8]>,
+    /// The next connection to send these bytes goes silent at its next `COMMIT`.
+    stall_commit_after: Option<(&'static [u8], Commit)>,
+    stall: Option<Stall>,
+    next_id: u64,
     connections: Vec<JoinHandle<()>>,
+}
+
+impl Shared {
+    /// How long connection `id` must stay silent from now: `None` when it may relay.
+    fn stalled(&self, id: u64) -> Option<Option<Instant>> {
+        self.stall
+            .filter(|stall| id < stall.below && stall.until.is_none_or(|t| Instant::now() < t))
+            .map(|stall| stall.until)
+    }
+}
+
+/// The relay's pause while its connection is stalled: the bytes sent to it stay unread in
+/// the kernel's buffers, nothing is answered, nothing is closed.
+async fn while_stalled(shared: &Mutex<Shared>, id: u64) {
+    loop {
+        let stalled = shared.lock().expect("proxy state").stalled(id);
+        match stalled {
+            None => return,
+            Some(Some(until)) => tokio::time::sleep_until(until).await,
+            Some(None) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }
 
 pub struct FaultProxy {
@@ -50,6 +123,9 @@ impl FaultProxy {
             mode: Mode::Forward,
             refuse_until: None,
             lose_answer_to: None,
+            stall_commit_after: None,
+            stall: None,
+            next_id: 0,
             connections: Vec::new(),
         }));
         let accept_loop = tokio::spawn(accept_loop(listener, addr, upstream, shared.clone()));
@@ -108,6 +184,31 @@ impl FaultProxy {
         self.shared.lock().expect("proxy state").lose_answer_to = Some(marker);
     }
 
+    /// Every connection open now goes silent for good: what the service sends is taken and
+    /// never answered, and nothing is closed. New connections are forwarded as usual.
+    pub fn stall_open_connections(&self) {
+        self.stall(None);
+    }
+
+    /// Every connection open now goes silent for `period`, then relays what it was sent.
+    pub fn stall_open_connections_for(&self, period: Duration) {
+        self.stall(Some(Instant::now() + period));
+    }
+
+    fn stall(&self, until: Option<Instant>) {
+        let mut shared = self.shared.lock().expect("proxy state");
+        shared.stall = Some(Stall {
+            below: shared.next_id,
+            until,
+        });
+    }
+
+    /// The next connection to send a message holding `marker` goes silent for good when it
+    /// next sends `COMMIT`, which is `commit`: held back, or forwarded with no answer.
+    pub fn stall_commit_after(&self, marker: &'static [u8], commit: Commit) {
+        self.shared.lock().expect("proxy state").stall_commit_after = Some((marker, commit));
+    }
+
     /// Drops every connection in flight, as a suspended compute does.
     pub fn cut_all(&self) {
         let mut shared = self.shared.lock().expect("proxy state");
@@ -151,10 +252,16 @@ async fn accept_loop(
             continue;
         }
         let mode = state.mode;
+        let id = state.next_id;
+        state.next_id += 1;
         state.connections.retain(|task| !task.is_finished());
-        state
-            .connections
-            .push(tokio::spawn(serve(client, upstream, mode, shared.clone())));
+        state.connections.push(tokio::spawn(serve(
+            client,
+            upstream,
+            mode,
+            id,
+            shared.clone(),
+        )));
     }
 }
 
@@ -162,6 +269,7 @@ async fn serve(
     mut client: TcpStream,
     upstream: SocketAddr,
     mode: Mode,
+    id: u64,
     shared: Arc<Mutex<Shared>>,
 ) {
     match mode {
@@ -181,18 +289,38 @@ async fn serve(
     let cutting = Arc::new(AtomicBool::new(false));
     let upstream_half = {
         let cutting = cutting.clone();
+        let shared = shared.clone();
         async move {
             let mut buf = vec![0u8; 16 * 1024];
+            let mut commit_stall = None;
             while let Ok(n) = from_client.read(&mut buf).await {
                 let chunk = &buf[..n];
+                while_stalled(&shared, id).await;
+                if commit_stall.is_none() {
+                    let mut shared = shared.lock().expect("proxy state");
+                    if let Some((marker, commit)) = shared.stall_commit_after
+                        && contains(chunk, marker)
+                    {
+                        shared.stall_commit_after = None;
+                        commit_stall = Some(commit);
+                    }
+                }
+                let silent_commit = commit_stall.filter(|_| contains(chunk, b"COMMIT"));
+                if silent_commit == Some(Commit::Held) {
+                    std::future::pending::<()>().await;
+                }
                 if n == 0 || to_server.write_all(chunk).await.is_err() {
                     return;
+                }
+                if silent_commit == Some(Commit::Unanswered) {
+                    cutting.store(true, Ordering::SeqCst);
+                    std::future::pending::<()>().await;
                 }
                 let lose = {
                     let mut shared = shared.lock().expect("proxy state");
                     let marked = shared
                         .lose_answer_to
-                        .is_some_and(|marker| chunk.windows(marker.len()).any(|w| w == marker));
+                        .is_some_and(|marker| contains(chunk, marker));
                     marked && shared.lose_answer_to.take().is_some()
                 };
                 if lose {
@@ -207,6 +335,7 @@ async fn serve(
     let downstream_half = async move {
         let mut buf = vec![0u8; 16 * 1024];
         while let Ok(n) = from_server.read(&mut buf).await {
+            while_stalled(&shared, id).await;
             if n == 0 || cutting.load(Ordering::SeqCst) {
                 // Once cutting, the answer is swallowed; the upstream half ends the relay.
                 if n == 0 {
@@ -223,4 +352,8 @@ async fn serve(
         () = upstream_half => {}
         () = downstream_half => {}
     }
+}
+
+fn contains(chunk: &[u8], marker: &[u8]) -> bool {
+    chunk.windows(marker.len()).any(|w| w == marker)
 }

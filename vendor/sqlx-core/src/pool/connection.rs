@@ -142,8 +142,22 @@ impl<DB: Database> PoolConnection<DB> {
         let pool = self.pool.clone();
 
         async move {
+            // PATCH (flatmates, transact-rs/sqlx#4349): the release path pings the connection
+            // and waits for the answer; a peer that went silent without closing never answers,
+            // and the permit would be held for good. Bound the whole release by the time a
+            // caller is willing to wait for a connection; past it the `Floating` is dropped,
+            // which closes the socket locally and gives the permit back.
             let returned_to_pool = if let Some(floating) = floating {
-                floating.return_to_pool().await
+                let limit = pool.options.acquire_timeout;
+                crate::rt::timeout(limit, floating.return_to_pool())
+                    .await
+                    .unwrap_or_else(|_| {
+                        tracing::warn!(
+                            timeout_ms = limit.as_millis() as u64,
+                            "connection did not answer while being returned to the pool; discarded",
+                        );
+                        false
+                    })
             } else {
                 false
             };
