@@ -543,6 +543,32 @@ mod tests {
     }
 
     #[test]
+    fn statement_timeout_defaults_to_5_s_and_must_be_shorter_than_the_request_deadline() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database.statement_timeout, Duration::from_secs(5));
+        assert_eq!(s.database.idle_timeout, Duration::from_secs(60));
+        let s = settings(&[("DB_STATEMENT_TIMEOUT_SECONDS", "0.5")]).unwrap();
+        assert_eq!(s.database.statement_timeout, Duration::from_millis(500));
+        for (statement, request) in [("30", "30"), ("45", "30"), ("5", "4")] {
+            let err = settings(&[
+                ("DB_STATEMENT_TIMEOUT_SECONDS", statement),
+                ("REQUEST_TIMEOUT_SECONDS", request),
+            ])
+            .unwrap_err();
+            assert_eq!(
+                err.variable, "DB_STATEMENT_TIMEOUT_SECONDS",
+                "{statement} vs {request}"
+            );
+        }
+        assert_eq!(
+            settings(&[("DB_STATEMENT_TIMEOUT_SECONDS", "0")])
+                .unwrap_err()
+                .variable,
+            "DB_STATEMENT_TIMEOUT_SECONDS"
+        );
+    }
+
+    #[test]
     fn metrics_switch_must_be_a_boolean() {
         assert!(settings(&[]).unwrap().enable_metrics);
         assert!(

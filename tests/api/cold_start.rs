@@ -321,6 +321,8 @@ async fn outage_past_the_budget_fails_fast_until_the_database_returns() {
         "the budget was spent"
     );
     assert!(failing_fast(&app).await);
+    let ready = app.client.get("/health/ready").send().await;
+    ready.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     let retries = app.state.db.retries();
     let (status, _) = deep_health_after(&app).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
