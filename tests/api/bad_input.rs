@@ -274,8 +274,13 @@ async fn wrong_method_is_405_json() {
 
 #[tokio::test]
 async fn request_past_the_deadline_is_504_json() {
-    let settings =
-        crate::harness::settings("sqlite::memory:", &[("REQUEST_TIMEOUT_SECONDS", "0.2")]);
+    let settings = crate::harness::settings(
+        "sqlite::memory:",
+        &[
+            ("REQUEST_TIMEOUT_SECONDS", "0.2"),
+            ("DB_STATEMENT_TIMEOUT_SECONDS", "0.1"),
+        ],
+    );
     let client =
         poem::test::TestClient::new(poem::EndpointExt::boxed(flatmates::middleware::stack(
             OpenApiService::new(ProbeApi, "probe", "1"),
