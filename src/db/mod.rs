@@ -239,12 +239,15 @@ impl Db {
             })
             .await;
         match ended {
-            Ok(_) => {
-                tracing::warn!(
-                    xid,
-                    pid,
-                    "ended the server process of a transaction whose COMMIT went unanswered"
-                );
+            // No row: the transaction ended on its own meanwhile; the next ask says how.
+            Ok(done) => {
+                if done.rows_affected() > 0 {
+                    tracing::warn!(
+                        xid,
+                        pid,
+                        "ended the server process of a transaction whose COMMIT went unanswered"
+                    );
+                }
                 true
             }
             Err(err) => {

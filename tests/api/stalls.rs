@@ -66,19 +66,28 @@ fn statuses(answers: &[Answer]) -> String {
     format!("{counts:?}")
 }
 
-#[tokio::test]
-async fn every_pooled_connection_stalling_under_load_is_served_again_within_10_s() {
-    let Some((app, proxy)) = app_behind_proxy(&[]).await else {
-        return;
-    };
+/// An app behind the proxy whose pool the load clients have filled for `warm`, every
+/// answer 200; `None` without PostgreSQL.
+async fn loaded_app_behind_proxy(
+    warm: Duration,
+) -> Option<(Arc<TestApp>, Arc<TestUser>, crate::proxy::FaultProxy)> {
+    let (app, proxy) = app_behind_proxy(&[]).await?;
     let app = Arc::new(app);
     let user = Arc::new(app.user("Reader").await);
-    let warm = load(&app, &user, Instant::now(), Duration::from_secs(1)).await;
+    let answers = load(&app, &user, Instant::now(), warm).await;
     assert!(
-        warm.iter().all(|a| a.status == StatusCode::OK),
+        answers.iter().all(|a| a.status == StatusCode::OK),
         "{}",
-        statuses(&warm)
+        statuses(&answers)
     );
+    Some((app, user, proxy))
+}
+
+#[tokio::test]
+async fn every_pooled_connection_stalling_under_load_is_served_again_within_10_s() {
+    let Some((app, user, proxy)) = loaded_app_behind_proxy(Duration::from_secs(1)).await else {
+        return;
+    };
 
     let stalled = Instant::now();
     proxy.stall_open_connections();
@@ -118,12 +127,9 @@ async fn every_pooled_connection_stalling_under_load_is_served_again_within_10_s
 
 #[tokio::test]
 async fn stall_of_two_seconds_costs_a_wait_not_an_error() {
-    let Some((app, proxy)) = app_behind_proxy(&[]).await else {
+    let Some((app, user, proxy)) = loaded_app_behind_proxy(Duration::from_millis(500)).await else {
         return;
     };
-    let app = Arc::new(app);
-    let user = Arc::new(app.user("Reader").await);
-    load(&app, &user, Instant::now(), Duration::from_millis(500)).await;
 
     let stalled = Instant::now();
     proxy.stall_open_connections_for(Duration::from_secs(2));
