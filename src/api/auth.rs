@@ -10,14 +10,17 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{text::Text, timestamp::Timestamp};
+use super::{
+    text::{NUL_REFUSED, Text},
+    timestamp::Timestamp,
+};
 use crate::{
     auth::{
         BearerAuth, INVALID_CREDENTIALS,
         google::{GoogleError, GoogleIdentity},
         jwt, user_for_token,
     },
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, ValidationDetail},
     state::AppState,
 };
 
@@ -128,6 +131,23 @@ async fn upsert_user(
     identity: GoogleIdentity,
     email: String,
 ) -> ApiResult<user::Model> {
+    let claims = [
+        Some(&identity.sub),
+        Some(&email),
+        identity.name.as_ref(),
+        identity.picture.as_ref(),
+    ];
+    if claims
+        .into_iter()
+        .flatten()
+        .any(|claim| claim.contains('\0'))
+    {
+        return Err(ApiError::validation(vec![ValidationDetail {
+            loc: vec!["body".into(), "id_token".into()],
+            msg: format!("the token's claims {NUL_REFUSED}"),
+            kind: "value_error".into(),
+        }]));
+    }
     let google_id = identity.sub.clone();
     let existing = state
         .db

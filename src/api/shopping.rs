@@ -662,11 +662,17 @@ impl ShoppingApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         list_id: Path<Uuid>,
-        category: Query<Option<String>>,
+        category: Query<Option<Text>>,
         is_purchased: Query<Option<bool>>,
     ) -> ApiResult<Json<ShoppingListWithItems>> {
         let list = list_for_member(&state, list_id.0, auth.0.id).await?;
-        let items = items_of(&state, list.id, category.0, is_purchased.0).await?;
+        let items = items_of(
+            &state,
+            list.id,
+            category.0.map(String::from),
+            is_purchased.0,
+        )
+        .await?;
         let mut ids: Vec<Uuid> = vec![list.created_by];
         for item in &items {
             ids.push(item.created_by);
@@ -858,11 +864,17 @@ impl ShoppingApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         list_id: Path<Uuid>,
-        category: Query<Option<String>>,
+        category: Query<Option<Text>>,
         is_purchased: Query<Option<bool>>,
     ) -> ApiResult<Json<Vec<ItemResponse>>> {
         let list = list_for_member(&state, list_id.0, auth.0.id).await?;
-        let items = items_of(&state, list.id, category.0, is_purchased.0).await?;
+        let items = items_of(
+            &state,
+            list.id,
+            category.0.map(String::from),
+            is_purchased.0,
+        )
+        .await?;
         Ok(Json(items.into_iter().map(Into::into).collect()))
     }
 

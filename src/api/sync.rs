@@ -77,7 +77,8 @@ struct SyncChanges {
 #[derive(Object)]
 struct SyncRequest {
     /// Milliseconds since the epoch of the previous sync's `server_timestamp`; 0 for everything.
-    #[oai(validator(minimum(value = "0")))]
+    /// At most the last millisecond of the year 9999, the latest both databases store.
+    #[oai(validator(minimum(value = "0"), maximum(value = "253402300799999")))]
     last_sync_timestamp: i64,
     household_id: Uuid,
     #[oai(default)]
@@ -633,8 +634,11 @@ where
     Ok(())
 }
 
+/// The moment `last_sync_ms` names; the request's bounds keep it within what both
+/// databases store.
 fn since(last_sync_ms: i64) -> NaiveDateTime {
-    DateTime::from_timestamp_millis(last_sync_ms).map_or(NaiveDateTime::MIN, |t| t.naive_utc())
+    DateTime::from_timestamp_millis(last_sync_ms)
+        .map_or(DateTime::UNIX_EPOCH.naive_utc(), |t| t.naive_utc())
 }
 
 async fn changed_since(

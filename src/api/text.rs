@@ -1,7 +1,10 @@
-//! `Text`: a string field of a request body. poem-openapi's `String` also takes a JSON
-//! number or boolean and stores its spelling (`{"name": false}` names a household "false"),
-//! while the document says `type: string`; this takes a JSON string only and answers
-//! anything else with 422, like every other type mismatch.
+//! `Text`: a string a request sends, in its body or its query. poem-openapi's `String` also
+//! takes a JSON number or boolean and stores its spelling (`{"name": false}` names a
+//! household "false"), while the document says `type: string`; this takes a JSON string only
+//! and answers anything else with 422, like every other type mismatch.
+//!
+//! It also refuses the NUL character: PostgreSQL cannot store it in `text` (the statement
+//! fails), while SQLite stores it, so refusing it here answers the same 422 on both.
 //!
 //! Its raw value is the `String`, so `#[oai(validator(min_length, max_length, pattern))]`
 //! check it and write their bounds into the field's schema exactly as for `String`.
@@ -10,7 +13,7 @@ use std::{borrow::Cow, fmt, ops::Deref};
 
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
-    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 use serde_json::Value;
 
@@ -47,12 +50,31 @@ impl Type for Text {
     }
 }
 
+/// The one code point a PostgreSQL `text` (in a UTF-8 database) cannot hold.
+const NUL: char = '\0';
+pub const NUL_REFUSED: &str = "must not contain the NUL character (U+0000)";
+
+impl Text {
+    fn storable(text: String) -> ParseResult<Self> {
+        if text.contains(NUL) {
+            return Err(ParseError::custom(NUL_REFUSED));
+        }
+        Ok(Self(text))
+    }
+}
+
 impl ParseFromJSON for Text {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value.unwrap_or_default() {
-            Value::String(text) => Ok(Self(text)),
+            Value::String(text) => Self::storable(text),
             other => Err(ParseError::expected_type(other)),
         }
+    }
+}
+
+impl ParseFromParameter for Text {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::storable(value.to_owned())
     }
 }
 
@@ -117,6 +139,20 @@ mod tests {
             );
         }
         assert!(Text::parse_from_json(None).is_err());
+    }
+
+    #[test]
+    fn the_nul_character_is_refused_anywhere_in_the_string() {
+        for text in ["\0", "Bins\0", "\0Bins", "Bi\0ns"] {
+            let err = Text::parse_from_json(Some(json!(text))).expect_err(text);
+            assert!(err.into_message().ends_with(NUL_REFUSED), "{text:?}");
+            assert!(Text::parse_from_parameter(text).is_err(), "{text:?}");
+        }
+        assert_eq!(
+            Text::parse_from_parameter("Dairy").ok(),
+            Some(Text("Dairy".into()))
+        );
+        assert!(Text::parse_from_json(Some(json!("U+2400 ␀ is fine"))).is_ok());
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! `Timestamp`: how every datetime crosses the API. Stored as a naive UTC value (the
 //! schema's `timestamp without time zone`), always written as RFC 3339 UTC with a `Z`
 //! (the Android app's `Instant.parse` rejects anything else), and read from RFC 3339 with
-//! any offset or from a naive value taken as UTC.
+//! any offset or from a naive value taken as UTC. Years 1 to 9999 only: both databases
+//! store those, while PostgreSQL refuses some larger ones and SQLite would sort a
+//! five-digit year as text before a four-digit one.
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, Utc};
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
@@ -24,13 +26,18 @@ impl Timestamp {
 
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
-        if let Ok(with_offset) = DateTime::parse_from_rfc3339(text) {
-            return Some(Self(with_offset.naive_utc()));
-        }
-        NAIVE_FORMATS
-            .iter()
-            .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-            .map(Self)
+        let parsed = match DateTime::parse_from_rfc3339(text) {
+            Ok(with_offset) => with_offset.naive_utc(),
+            Err(_) => NAIVE_FORMATS
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())?,
+        };
+        Self::storable(parsed)
+    }
+
+    /// `value` when both databases can store it (years 1 to 9999).
+    pub fn storable(value: NaiveDateTime) -> Option<Self> {
+        (1..=9999).contains(&value.year()).then_some(Self(value))
     }
 
     /// Microseconds and a `Z`, through chrono's RFC 3339 writer: a `format` string would be
@@ -48,7 +55,8 @@ impl From<NaiveDateTime> for Timestamp {
     }
 }
 
-const INVALID: &str = "expected an RFC 3339 date-time, e.g. 2025-11-17T10:20:30Z";
+const INVALID: &str =
+    "expected an RFC 3339 date-time in the years 1 to 9999, e.g. 2025-11-17T10:20:30Z";
 
 impl Type for Timestamp {
     const IS_REQUIRED: bool = true;
@@ -141,6 +149,27 @@ mod tests {
             parsed("2025-11-17 10:20:30.25"),
             "2025-11-17T10:20:30.250000Z"
         );
+    }
+
+    #[test]
+    fn years_outside_1_to_9999_are_refused() {
+        assert_eq!(
+            parsed("9999-12-31T23:59:59Z"),
+            "9999-12-31T23:59:59.000000Z"
+        );
+        assert_eq!(
+            parsed("0001-01-01T00:00:00Z"),
+            "0001-01-01T00:00:00.000000Z"
+        );
+        for bad in [
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59-01:00",
+            "+10000-01-01T00:00:00",
+            "+262143-01-01T00:00:00",
+            "-0001-01-01T00:00:00",
+        ] {
+            assert!(Timestamp::parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -203,6 +203,22 @@ async fn second_sign_in_updates_changed_email_name_and_picture() {
 }
 
 #[tokio::test]
+async fn google_token_whose_name_holds_a_nul_is_422_and_stores_nothing() {
+    let AuthApp { app, .. } = auth_app().await;
+    let mut claims = google_claims("g-ann", "ann@example.com");
+    claims["name"] = json!("Ann\u{0}Example");
+    let response = sign_in(&app, &id_token(&claims, KEY_A, "test-key-a")).await;
+    response.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json_body(response).await;
+    assert_eq!(
+        body["details"][0]["loc"],
+        json!(["body", "id_token"]),
+        "{body}"
+    );
+    assert!(app.db.strings("SELECT email FROM users").await.is_empty());
+}
+
+#[tokio::test]
 async fn google_token_without_email_is_400() {
     let AuthApp { app, .. } = auth_app().await;
     let mut claims = google_claims("g-ann", "x");

@@ -27,3 +27,4 @@ mod shopping;
 mod stalls;
 mod sync;
 mod todos;
+mod unstorable_text;
