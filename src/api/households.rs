@@ -106,7 +106,10 @@ struct HouseholdWithMembers {
 #[derive(Object)]
 struct InviteCreate {
     /// Who may use the invite; without it (or null), anyone holding the token may join.
-    #[oai(nullable, validator(max_length = 255, pattern = r"^[^@\s]+@[^@\s]+$"))]
+    #[oai(
+        nullable,
+        validator(max_length = 255, pattern = r"^[^@\s\u0000]+@[^@\s\u0000]+$")
+    )]
     email: Option<Text>,
 }
 

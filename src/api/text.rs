@@ -31,8 +31,12 @@ impl Type for Text {
         "string".into()
     }
 
+    /// The document says so too, so that clients (and the conformance fuzzer) know.
     fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some(WITHOUT_NUL.to_owned()),
+            ..MetaSchema::new("string")
+        }))
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
@@ -53,6 +57,8 @@ impl Type for Text {
 /// The one code point a PostgreSQL `text` (in a UTF-8 database) cannot hold.
 const NUL: char = '\0';
 pub const NUL_REFUSED: &str = "must not contain the NUL character (U+0000)";
+/// `NUL`'s refusal as the document's pattern.
+const WITHOUT_NUL: &str = "^[^\\u0000]*$";
 
 impl Text {
     fn storable(text: String) -> ParseResult<Self> {
@@ -156,8 +162,11 @@ mod tests {
     }
 
     #[test]
-    fn schema_is_a_plain_string() {
+    fn schema_is_a_string_without_nul() {
         let schema = serde_json::to_value(Text::schema_ref()).expect("schema");
-        assert_eq!(schema, json!({"type": "string"}));
+        assert_eq!(
+            schema,
+            json!({"type": "string", "pattern": "^[^\\u0000]*$"})
+        );
     }
 }
