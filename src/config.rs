@@ -128,6 +128,12 @@ pub struct Settings {
     pub log_dir: Option<PathBuf>,
     pub sentry_dsn: Option<sentry::types::Dsn>,
     pub request_timeout: Duration,
+    /// A client must send a request's whole head within this, or its connection is closed.
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request for this long is closed.
+    pub keep_alive_timeout: Duration,
+    /// Client connections open at once, further capped below the open-file limit.
+    pub max_connections: usize,
     pub shutdown_grace: Duration,
     pub max_body_bytes: usize,
     /// Whether `/metrics` answers (`ENABLE_METRICS`).
@@ -244,6 +250,9 @@ impl Settings {
             log_dir: vars.get("LOG_DIR").map(PathBuf::from),
             sentry_dsn: vars.optional("SENTRY_DSN")?,
             request_timeout,
+            header_read_timeout: vars.seconds("HEADER_READ_TIMEOUT_SECONDS", 5)?,
+            keep_alive_timeout: vars.seconds("KEEP_ALIVE_TIMEOUT_SECONDS", 60)?,
+            max_connections: vars.parse_positive("MAX_CONNECTIONS", 1000)?,
             shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SECONDS", 20)?,
             max_body_bytes: vars.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
             enable_metrics: vars.parse("ENABLE_METRICS", true)?,
@@ -399,6 +408,9 @@ mod tests {
         assert_eq!(s.port, 8000);
         assert!(s.database.url.starts_with("sqlite://"));
         assert_eq!(s.request_timeout, Duration::from_secs(30));
+        assert_eq!(s.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(s.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!(s.max_connections, 1000);
         assert_eq!(s.log_format, LogFormat::Pretty);
     }
 

@@ -5,6 +5,7 @@ pub mod ai;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -4,13 +4,14 @@
 
 use std::{io, net::SocketAddr, time::Duration};
 
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpListener},
-};
-
 use crate::{
-    build_app, config::Settings, db::Db, db::retry::is_transient, idempotency, state::AppState,
+    build_app,
+    config::Settings,
+    connections::{self, ConnectionLimits},
+    db::Db,
+    db::retry::is_transient,
+    idempotency,
+    state::AppState,
 };
 
 /// Pause between migration attempts while the database stays unreachable.
@@ -30,11 +31,15 @@ pub enum ServeError {
 
 pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     let addr = SocketAddr::new(settings.host, settings.port);
-    let acceptor = TcpListener::bind(addr)
-        .into_acceptor()
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let grace = settings.shutdown_grace;
+    let limits = ConnectionLimits {
+        header_read_timeout: settings.header_read_timeout,
+        keep_alive_timeout: settings.keep_alive_timeout,
+        max_connections: connections::connections_within_file_limit(settings.max_connections),
+    };
     tracing::info!(
         service = %settings.project_name,
         version = %settings.version,
@@ -43,9 +48,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     );
     let db = Db::connect(&settings.database).await?;
     let state = AppState::new(settings, db.clone())?;
-    for local in acceptor.local_addr() {
-        tracing::info!(addr = %local, "listening");
-    }
+    tracing::info!(addr = %listener.local_addr()?, max_connections = limits.max_connections, "listening");
 
     let mut background = tokio::spawn({
         let (state, db) = (state.clone(), db.clone());
@@ -55,11 +58,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
             Ok::<_, sea_orm::DbErr>(())
         }
     });
-    let server = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-        build_app(state),
-        shutdown_signal(),
-        Some(grace),
-    );
+    let server = connections::serve(listener, build_app(state), limits, shutdown_signal(), grace);
     tokio::pin!(server);
     let result = tokio::select! {
         served = &mut server => served.map_err(ServeError::from),

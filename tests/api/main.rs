@@ -13,6 +13,7 @@ mod bad_input;
 mod chaos;
 mod cold_start;
 mod conformance;
+mod connections;
 mod docs;
 mod expenses;
 mod health;
