@@ -1,7 +1,9 @@
 //! The HTTP server loop: hyper serving the app, with the limits a production server keeps so
-//! that no client can hold the service. Once a request's first byte arrives, its whole head
-//! must follow within the header-read timeout (a slowloris client is closed); a connection
-//! waiting for a request, new or kept alive, is closed after the keep-alive timeout; at most
+//! that no client can hold the service. A new connection must send its first request's whole
+//! head within the header-read timeout, and so must a kept-alive one once a request's first
+//! byte arrives (a slowloris client, or one that connects and says nothing, is closed); a
+//! kept-alive connection waiting for its next request is closed after the keep-alive
+//! timeout; at most
 //! `MAX_CONNECTIONS` are open at once, fewer than the process may open files; and a failed
 //! accept (EMFILE, ENFILE) is logged and backed off instead of retried in a tight loop.
 //!
@@ -53,9 +55,10 @@ pub struct ConnectionLimits {
 /// What a connection is doing, and since when: what its timeouts are measured against.
 #[derive(Clone, Copy, Debug)]
 enum Phase {
-    /// Waiting for a request: new, or kept alive after one.
+    /// Kept alive after a request, waiting for the next one.
     Idle(Instant),
-    /// A request's first bytes have come, its head not yet whole.
+    /// Waiting for a request's head to be whole: since the connection opened, or since the
+    /// first byte of a kept-alive connection's next request.
     Head(Instant),
     /// Serving this many requests; the request deadline bounds them.
     Busy(usize),
@@ -71,7 +74,7 @@ struct Activity {
 impl Activity {
     fn new() -> Self {
         Self {
-            phase: Mutex::new(Phase::Idle(Instant::now())),
+            phase: Mutex::new(Phase::Head(Instant::now())),
             changed: Notify::new(),
         }
     }

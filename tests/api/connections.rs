@@ -47,8 +47,12 @@ async fn live_is_ok(service: &Service) {
 }
 
 #[tokio::test]
-async fn a_connection_that_sends_nothing_is_closed_after_the_keep_alive_timeout() {
-    let (service, _db) = service(&[("KEEP_ALIVE_TIMEOUT_SECONDS", "1.5")]).await;
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout() {
+    let (service, _db) = service(&[
+        ("HEADER_READ_TIMEOUT_SECONDS", "1.5"),
+        ("KEEP_ALIVE_TIMEOUT_SECONDS", "30"),
+    ])
+    .await;
     let mut silent = connect(&service).await;
     live_is_ok(&service).await;
     let took = closed_within(&mut silent, Duration::from_secs(10))
@@ -120,7 +124,7 @@ async fn a_kept_alive_connection_waits_the_keep_alive_timeout_not_the_header_one
 async fn with_every_slot_held_a_new_client_is_served_once_one_frees() {
     let (service, _db) = service(&[
         ("MAX_CONNECTIONS", "2"),
-        ("KEEP_ALIVE_TIMEOUT_SECONDS", "1"),
+        ("HEADER_READ_TIMEOUT_SECONDS", "1"),
     ])
     .await;
     let holders = [connect(&service).await, connect(&service).await];
