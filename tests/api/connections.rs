@@ -162,3 +162,32 @@ async fn malformed_http_gets_hypers_400_with_an_empty_body_and_a_close() {
     }
     live_is_ok(&service).await;
 }
+
+#[tokio::test]
+async fn more_silent_connections_than_the_file_limit_allows_do_not_stop_service() {
+    let db = TestDb::new().await;
+    let mut service =
+        Service::start_with_file_limit(&db.url, &[("HEADER_READ_TIMEOUT_SECONDS", "1")], 200).await;
+    let capped = service
+        .wait_for_line(
+            |line| line.contains("the open-file limit caps client connections"),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(capped.contains("\"allowed\":72"), "{capped}");
+    // More than the process could hold open at once: the cap keeps the rest in the backlog
+    // instead of failing accept with EMFILE, and the held ones time out.
+    let mut silent = Vec::new();
+    for _ in 0..250 {
+        silent.push(connect(&service).await);
+    }
+    let started = Instant::now();
+    live_is_ok(&service).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "served only after {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+    live_is_ok(&service).await;
+}

@@ -211,8 +211,28 @@ impl Service {
     /// Starts `flatmates serve` on 127.0.0.1 with an OS-chosen port, JSON logs, and `vars`.
     pub async fn start(database_url: &str, vars: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_flatmates"));
+        command.arg("serve");
+        Self::launch(command, database_url, vars).await
+    }
+
+    /// As [`Service::start`], with the process allowed at most `files` open files (soft and
+    /// hard limit), through util-linux's `prlimit`.
+    pub async fn start_with_file_limit(
+        database_url: &str,
+        vars: &[(&str, &str)],
+        files: u64,
+    ) -> Self {
+        let mut command = Command::new("prlimit");
         command
-            .arg("serve")
+            .arg(format!("--nofile={files}:{files}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_flatmates"))
+            .arg("serve");
+        Self::launch(command, database_url, vars).await
+    }
+
+    async fn launch(mut command: Command, database_url: &str, vars: &[(&str, &str)]) -> Self {
+        command
             .env_clear()
             .env("DATABASE_URL", database_url)
             .env("HOST", "127.0.0.1")
