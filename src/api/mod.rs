@@ -9,6 +9,7 @@ mod health;
 mod households;
 mod membership;
 mod nullable;
+mod page;
 mod partial;
 mod people;
 mod probe;

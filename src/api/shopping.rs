@@ -23,6 +23,7 @@ use super::{
     choice::Choice,
     membership::{WhenMissing, membership, require_assignable, scoped_row},
     nullable::Nullable,
+    page::page,
     partial::apply,
     people::users_by_id,
     text::Text,
@@ -320,9 +321,10 @@ enum NoContent {
     Done,
 }
 
-/// Unpurchased first, then by position, then oldest first.
-fn item_order(item: &shopping_list_item::Model) -> (bool, i32, chrono::NaiveDateTime) {
-    (item.is_purchased, item.position, item.created_at)
+/// Unpurchased first, then by position, then oldest first; then the id, so that pages of a
+/// list neither skip nor repeat an item.
+fn item_order(item: &shopping_list_item::Model) -> (bool, i32, chrono::NaiveDateTime, Uuid) {
+    (item.is_purchased, item.position, item.created_at, item.id)
 }
 
 async fn items_of(
@@ -530,6 +532,7 @@ impl ShoppingApi {
         method = "get",
         operation_id = "list_shopping_lists"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn lists(
         &self,
         state: Data<&AppState>,
@@ -537,6 +540,15 @@ impl ShoppingApi {
         household_id: Query<Uuid>,
         status: Query<Option<Choice<ShoppingListStatus>>>,
         #[oai(default)] include_archived: Query<bool>,
+        /// Rows to skip, at most 2147483647.
+        #[oai(
+            default,
+            validator(minimum(value = "0"), maximum(value = "2147483647"))
+        )]
+        skip: Query<u64>,
+        /// At most this many rows, 1 to 1000; every row when absent.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u64>>,
     ) -> ApiResult<Json<Vec<ShoppingListResponse>>> {
         let household_id = household_id.0;
         membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
@@ -546,7 +558,9 @@ impl ShoppingApi {
             .read(|conn| async move {
                 let mut query = shopping_list::Entity::find()
                     .filter(shopping_list::Column::HouseholdId.eq(household_id))
-                    .order_by_desc(shopping_list::Column::CreatedAt);
+                    .order_by_desc(shopping_list::Column::CreatedAt)
+                    // Ties broken the same way every time, so pages neither skip nor repeat.
+                    .order_by_desc(shopping_list::Column::Id);
                 if let Some(status) = status {
                     query = query.filter(shopping_list::Column::Status.eq(status));
                 } else if !include_archived {
@@ -556,6 +570,7 @@ impl ShoppingApi {
                 query.all(&conn).await
             })
             .await?;
+        let lists = page(lists, skip.0, limit.0);
         Ok(Json(lists.into_iter().map(Into::into).collect()))
     }
 
@@ -859,6 +874,7 @@ impl ShoppingApi {
         method = "get",
         operation_id = "list_shopping_items"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn items(
         &self,
         state: Data<&AppState>,
@@ -866,6 +882,15 @@ impl ShoppingApi {
         list_id: Path<Uuid>,
         category: Query<Option<Text>>,
         is_purchased: Query<Option<bool>>,
+        /// Rows to skip, at most 2147483647.
+        #[oai(
+            default,
+            validator(minimum(value = "0"), maximum(value = "2147483647"))
+        )]
+        skip: Query<u64>,
+        /// At most this many rows, 1 to 1000; every row when absent.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u64>>,
     ) -> ApiResult<Json<Vec<ItemResponse>>> {
         let list = list_for_member(&state, list_id.0, auth.0.id).await?;
         let items = items_of(
@@ -875,6 +900,7 @@ impl ShoppingApi {
             is_purchased.0,
         )
         .await?;
+        let items = page(items, skip.0, limit.0);
         Ok(Json(items.into_iter().map(Into::into).collect()))
     }
 

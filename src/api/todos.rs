@@ -25,6 +25,7 @@ use super::{
     direct_json::DirectJson,
     membership::{WhenMissing, membership, require_assignable, scoped_row, while_member},
     nullable::Nullable,
+    page::page,
     partial::apply,
     people::users_by_id,
     text::Text,
@@ -176,13 +177,15 @@ enum NoContent {
 }
 
 /// The contract's list order: status (pending, in progress, completed), priority high
-/// first, due date earliest first with undated last, newest first.
+/// first, due date earliest first with undated last, newest first; then the id, so that
+/// pages of the list neither skip nor repeat a todo.
 type ListKey = (
     u8,
     u8,
     bool,
     Option<chrono::NaiveDateTime>,
     Reverse<chrono::NaiveDateTime>,
+    uuid::Uuid,
 );
 
 fn list_order(t: &todo::Model) -> ListKey {
@@ -202,6 +205,7 @@ fn list_order(t: &todo::Model) -> ListKey {
         t.due_date.is_none(),
         t.due_date,
         Reverse(t.created_at),
+        t.id,
     )
 }
 
@@ -287,6 +291,7 @@ impl TodosApi {
 
     /// A household's todos, filtered and in the contract's order.
     #[oai(path = "/api/v1/todos", method = "get", operation_id = "list_todos")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -300,6 +305,15 @@ impl TodosApi {
         /// Include completed todos.
         #[oai(default = "yes")]
         include_completed: Query<bool>,
+        /// Rows to skip, at most 2147483647.
+        #[oai(
+            default,
+            validator(minimum(value = "0"), maximum(value = "2147483647"))
+        )]
+        skip: Query<u64>,
+        /// At most this many rows, 1 to 1000; every row when absent.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u64>>,
     ) -> ApiResult<DirectJson<Vec<TodoResponse>>> {
         let me = auth.0.id;
         let household_id = household_id.0;
@@ -330,6 +344,7 @@ impl TodosApi {
             membership(&state, household_id, me, WhenMissing::Forbidden).await?;
         }
         todos.sort_by_key(list_order);
+        let todos = page(todos, skip.0, limit.0);
         Ok(DirectJson(todos.into_iter().map(Into::into).collect()))
     }
 

@@ -20,6 +20,7 @@ mod health;
 mod households;
 mod idempotency;
 mod observability;
+mod paging;
 mod request_id;
 mod schema;
 mod sentry_reports;
