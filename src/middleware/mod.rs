@@ -1,10 +1,12 @@
 //! The layers every request passes through, outermost first:
 //! request id and access log, panic catcher, Sentry hub, deadline, body limit, the
 //! converter that turns every framework error into the one JSON error shape, and the
-//! trailing-slash normalisation in front of the router. Metrics and CORS sit just inside
-//! the request id, so preflight answers and every counted request carry one.
+//! trailing-slash normalisation in front of the router. Metrics, gzip and CORS sit just
+//! inside the request id, so preflight answers and every counted request carry one, and
+//! what is compressed is the final answer.
 
 pub mod body_limit;
+pub mod compression;
 pub mod deadline;
 pub mod error_converter;
 pub mod idempotency;
@@ -44,6 +46,7 @@ where
         .around(sentry_hub::layer)
         .with(CatchPanic::new().with_handler(panic::response))
         .around(move |next, req| metrics::layer(next, req, metrics.clone()))
+        .around(compression::layer)
         .with(cors(&settings.cors_origins))
         .around(request_id::layer)
 }

@@ -12,6 +12,7 @@ mod authorization;
 mod bad_input;
 mod chaos;
 mod cold_start;
+mod compression;
 mod conformance;
 mod connections;
 mod docs;
