@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Benchmarks: a release build on PostgreSQL with one household of 50 todos, loaded with wrk
 (list todos as a signed-in member, create todo, /health, /health/deep), and pgbench running
-the SQL statements of one list-todos request as the ceiling. Writes bench/results.md.
+the SQL statements of one list-todos request as the ceiling. Then large answers and bodies,
+each on a fresh process so its peak RSS is its own: 16 lists at once of a household of 20,000
+todos (plain and gzipped), and 16 bodies just under 1 MiB at once. Writes bench/results.md.
 
 Standard library only. Needs the machine's PostgreSQL (BENCH_DATABASE_URL, else
 TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test) and installs wrk from
 Debian's packages when it is missing."""
 
 import base64
+import concurrent.futures
 import hashlib
 import hmac
 import json
@@ -125,6 +128,72 @@ def cpu_per_request(measure, processes):
     return result
 
 
+LARGE_TODOS = 20_000
+
+
+def start_service(env):
+    service = subprocess.Popen([str(ROOT / "target/release/flatmates"), "serve"], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL)
+    wait_ready()
+    return service
+
+
+def stop(service):
+    service.terminate()
+    service.wait(timeout=30)
+
+
+def peak_rss_mib(service):
+    status = Path(f"/proc/{service.pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def at_once(request, n=CONNECTIONS):
+    """`n` copies of `request` sent together: the wall time for all, and the first answer's
+    status and bytes on the wire."""
+    def send(_):
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, len(response.read())
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        answers = list(pool.map(send, range(n)))
+    return time.monotonic() - started, answers[0]
+
+
+def large_answers(env, auth_header, household, user):
+    """The large-list and large-body figures, each on a fresh process."""
+    psql(DB_URL, f"""
+        INSERT INTO todos (id, household_id, title, description, created_by, priority)
+            SELECT gen_random_uuid(), '{household}', 'Chore ' || n, 'Take the bins out and rinse them', '{user}',
+                   (ARRAY['low','medium','high'])[1 + n % 3]::todopriority
+            FROM generate_series(1, {LARGE_TODOS}) AS n;""")
+    name, value = auth_header.split(": ", 1)
+    figures = []
+    service = start_service(env)
+    try:
+        for label, extra in (("plain", {}), ("gzip", {"Accept-Encoding": "gzip"})):
+            request = urllib.request.Request(f"{BASE}/api/v1/todos?household_id={household}",
+                                             headers={name: value, **extra})
+            took, (status, size) = at_once(request)
+            figures.append((f"{CONNECTIONS} × list of {LARGE_TODOS} todos, {label}", status, took, size,
+                            peak_rss_mib(service)))
+    finally:
+        stop(service)
+    # Just under MAX_BODY_BYTES of small JSON values, the costliest body to parse per byte.
+    filler = ",".join(["1"] * ((1024 * 1024 - 200) // 2))
+    body = f'{{"household_id": "{household}", "title": "Big", "extra": [{filler}]}}'.encode()
+    service = start_service(env)
+    try:
+        request = urllib.request.Request(f"{BASE}/api/v1/todos", data=body, method="POST",
+                                         headers={name: value, "Content-Type": "application/json"})
+        took, (status, _) = at_once(request)
+        figures.append((f"{CONNECTIONS} × body of {len(body)} bytes", status, took, len(body),
+                        peak_rss_mib(service)))
+    finally:
+        stop(service)
+    return figures
+
+
 def committed_transactions():
     """The bench database's committed transactions, once the backends' counts are in."""
     time.sleep(1.5)  # backends report their statistics at most once a second
@@ -143,10 +212,8 @@ def main():
 
     env = dict(os.environ, DATABASE_URL=DB_URL, SECRET_KEY=SECRET, HOST="127.0.0.1", PORT=str(PORT),
                LOG_LEVEL="warn", LOG_FORMAT="json", ENVIRONMENT="development")
-    service = subprocess.Popen([str(ROOT / "target/release/flatmates"), "serve"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL)
+    service = start_service(env)
     try:
-        wait_ready()
         user, household = str(uuid.uuid4()), str(uuid.uuid4())
         psql(DB_URL, f"""
             INSERT INTO users (id, email, full_name, google_id) VALUES ('{user}', 'bench@example.com', 'Bench', 'g-bench');
@@ -187,11 +254,10 @@ def main():
         results["create todo"] = wrk("/api/v1/todos", [auth], str(create))
         results["/health"] = wrk("/health")
         results["/health/deep"] = wrk("/health/deep")
-        status = Path(f"/proc/{service.pid}/status").read_text()
-        peak_rss_mib = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+        peak_rss = peak_rss_mib(service)
     finally:
-        service.terminate()
-        service.wait(timeout=30)
+        stop(service)
+    large = large_answers(env, auth, household, user)
 
     list_rps = results["list todos"]["rps"]
     list_cpu = results["list todos"]["cpu_us"]
@@ -209,7 +275,7 @@ def main():
         lines.append(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
     lines += [
         "",
-        f"- Peak RSS of the service: {peak_rss_mib:.1f} MiB.",
+        f"- Peak RSS of the service: {peak_rss:.1f} MiB.",
         f"- Statements per list-todos request, counted by PostgreSQL: {statements_per_list:.2f}.",
         f"- pgbench ceiling (the statements of one list-todos request, {CONNECTIONS} clients): "
         f"{ceiling:.0f} transactions/s; list todos reaches {100 * list_rps / ceiling:.0f}% of it.",
@@ -222,7 +288,15 @@ def main():
         "to the ceiling is about the inverse ratio of these totals.",
         "- Targets: list todos at least 75% of the ceiling, p99 under 25 ms at 16 connections, RSS under 50 MiB.",
         "",
+        "Large answers and bodies, each run on a fresh process (its peak RSS is the process's own, "
+        "cumulative within the run):",
+        "",
+        "| run | status | wall time for all (s) | bytes on the wire (one) | peak RSS (MiB) |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
+    for label, status, took, size, rss in large:
+        lines.append(f"| {label} | {status} | {took:.2f} | {size} | {rss:.1f} |")
+    lines.append("")
     (ROOT / "bench/results.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
