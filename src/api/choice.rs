@@ -127,7 +127,7 @@ impl<E: ApiEnum> ToJSON for Choice<E> {
     }
 }
 
-/// As `to_json` writes it, for answers written by `DirectJson`.
+/// As `to_json` writes it, for answers written by `JsonRows`.
 impl<E: ApiEnum> serde::Serialize for Choice<E> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.0.to_value())

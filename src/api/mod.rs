@@ -3,10 +3,10 @@
 mod amount;
 mod auth;
 pub mod choice;
-mod direct_json;
 mod expenses;
 mod health;
 mod households;
+mod json_rows;
 mod membership;
 mod nullable;
 mod page;

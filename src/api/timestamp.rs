@@ -105,7 +105,7 @@ impl ToJSON for Timestamp {
     }
 }
 
-/// As `to_json` writes it, for answers written by `DirectJson`.
+/// As `to_json` writes it, for answers written by `JsonRows`.
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.to_rfc3339())

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{
     choice::Choice,
-    direct_json::DirectJson,
+    json_rows::JsonRows,
     membership::{WhenMissing, membership, require_assignable, scoped_row, while_member},
     nullable::Nullable,
     page::page,
@@ -91,7 +91,7 @@ struct TodoStatusUpdate {
     status: Choice<TodoStatus>,
 }
 
-// Serialize: list answers are written by `DirectJson`.
+// Serialize: list answers are written by `JsonRows`.
 #[derive(Debug, Object, serde::Serialize)]
 struct TodoResponse {
     id: Uuid,
@@ -314,7 +314,7 @@ impl TodosApi {
         /// At most this many rows, 1 to 1000; every row when absent.
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
-    ) -> ApiResult<DirectJson<Vec<TodoResponse>>> {
+    ) -> ApiResult<JsonRows<TodoResponse>> {
         let me = auth.0.id;
         let household_id = household_id.0;
         let (status, mine_only, include_completed) =
@@ -345,7 +345,7 @@ impl TodosApi {
         }
         todos.sort_by_key(list_order);
         let todos = page(todos, skip.0, limit.0);
-        Ok(DirectJson(todos.into_iter().map(Into::into).collect()))
+        Ok(JsonRows::new(todos.into_iter().map(TodoResponse::from)))
     }
 
     /// A todo with its creator's and assignee's names and emails.
