@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -152,8 +153,11 @@ def at_once(request, n=CONNECTIONS):
     """`n` copies of `request` sent together: the wall time for all, and the first answer's
     status and bytes on the wire."""
     def send(_):
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, len(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status, len(response.read())
+        except urllib.error.HTTPError as refused:
+            return refused.code, len(refused.read())
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
         answers = list(pool.map(send, range(n)))
@@ -163,6 +167,7 @@ def at_once(request, n=CONNECTIONS):
 def large_answers(env, auth_header, household, user):
     """The large-list and large-body figures, each on a fresh process."""
     psql(DB_URL, f"""
+        DELETE FROM todos WHERE household_id = '{household}';
         INSERT INTO todos (id, household_id, title, description, created_by, priority)
             SELECT gen_random_uuid(), '{household}', 'Chore ' || n, 'Take the bins out and rinse them', '{user}',
                    (ARRAY['low','medium','high'])[1 + n % 3]::todopriority
@@ -179,16 +184,19 @@ def large_answers(env, auth_header, household, user):
                             peak_rss_mib(service)))
     finally:
         stop(service)
-    # Just under MAX_BODY_BYTES of small JSON values, the costliest body to parse per byte.
-    filler = ",".join(["1"] * ((1024 * 1024 - 200) // 2))
-    body = f'{{"household_id": "{household}", "title": "Big", "extra": [{filler}]}}'.encode()
+    # Just under MAX_BODY_BYTES, first of the smallest JSON values, which are refused unparsed
+    # past MAX_BODY_JSON_VALUES; then of as many 18-character strings as fit, which are parsed.
+    fillers = (("small values", ",".join(["1"] * ((1024 * 1024 - 200) // 2))),
+               ("strings", ",".join(['"' + "x" * 18 + '"'] * ((1024 * 1024 - 200) // 21))))
     service = start_service(env)
     try:
-        request = urllib.request.Request(f"{BASE}/api/v1/todos", data=body, method="POST",
-                                         headers={name: value, "Content-Type": "application/json"})
-        took, (status, _) = at_once(request)
-        figures.append((f"{CONNECTIONS} × body of {len(body)} bytes", status, took, len(body),
-                        peak_rss_mib(service)))
+        for label, filler in fillers:
+            body = f'{{"household_id": "{household}", "title": "Big", "extra": [{filler}]}}'.encode()
+            request = urllib.request.Request(f"{BASE}/api/v1/todos", data=body, method="POST",
+                                             headers={name: value, "Content-Type": "application/json"})
+            took, (status, _) = at_once(request)
+            figures.append((f"{CONNECTIONS} × body of {len(body)} bytes, {label}", status, took, len(body),
+                            peak_rss_mib(service)))
     finally:
         stop(service)
     return figures

@@ -136,6 +136,8 @@ pub struct Settings {
     pub max_connections: usize,
     pub shutdown_grace: Duration,
     pub max_body_bytes: usize,
+    /// JSON values (each number, string, array, object...) a request body may hold.
+    pub max_body_json_values: usize,
     /// Whether `/metrics` answers (`ENABLE_METRICS`).
     pub enable_metrics: bool,
     /// Origins allowed by CORS (`BACKEND_CORS_ORIGINS`); empty allows every origin.
@@ -255,6 +257,7 @@ impl Settings {
             max_connections: vars.parse_positive("MAX_CONNECTIONS", 1000)?,
             shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SECONDS", 20)?,
             max_body_bytes: vars.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
+            max_body_json_values: vars.parse_positive("MAX_BODY_JSON_VALUES", 100_000)?,
             enable_metrics: vars.parse("ENABLE_METRICS", true)?,
             cors_origins: vars.origins("BACKEND_CORS_ORIGINS")?,
             ai: AiSettings {

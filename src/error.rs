@@ -148,6 +148,15 @@ impl ApiError {
         ))
     }
 
+    /// A JSON body of more values than any request needs; refused before it is parsed.
+    pub fn too_many_json_values(limit: usize) -> Self {
+        Self::PayloadTooLarge(body(
+            413,
+            "payload_too_large",
+            format!("Request body holds more than {limit} JSON values"),
+        ))
+    }
+
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         Self::UnsupportedMediaType(body(415, "unsupported_media_type", message))
     }

@@ -15,16 +15,20 @@ use poem_openapi::{
     },
 };
 
+use serde_json::Value;
+
+use super::body_limit::ReadBody;
 use crate::{
-    api::routes,
+    api::{routes, text::NUL_REFUSED},
     error::{ApiError, ValidationDetail},
 };
 
 pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let uri = req.uri().clone();
+    let body = req.extensions().get::<ReadBody>().cloned();
     let mut response = match next.call(req).await {
         Ok(response) => response.into_response(),
-        Err(err) => respond(err),
+        Err(err) => respond_reading(err, body.as_ref()),
     };
     // The router's 405 does not say which methods the route has; the document does. Here,
     // outside every layer that answers or replays a 405, so each one gets it.
@@ -40,12 +44,17 @@ pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
 
 /// The response for any error: an `ApiError` as it is, anything else converted.
 pub fn respond(err: poem::Error) -> Response {
+    respond_reading(err, None)
+}
+
+/// As `respond`, pointing into `body` (the request's, as read) where the error is about it.
+fn respond_reading(err: poem::Error, body: Option<&ReadBody>) -> Response {
     if err.is_from_response() {
         return err.into_response();
     }
     // Keep the operation id poem-openapi attached, for the metrics' route label.
     let operation = err.data::<OperationId>().copied();
-    let mut response = convert(err).into_response();
+    let mut response = convert(err, body).into_response();
     if let Some(operation) = operation {
         response.set_data(operation);
     }
@@ -66,12 +75,51 @@ fn field_named_in(reason: &str) -> Option<&str> {
     rest.split_once('`').map(|(name, _)| name)
 }
 
-pub fn convert(err: poem::Error) -> ApiError {
+/// Where in `body` the first string holding a NUL is, as `loc` parts after `body`.
+/// poem-openapi's message for a field's type error does not name the field, and `Text`
+/// cannot know it, so the body it came from is searched.
+fn path_to_nul(body: &[u8]) -> Option<Vec<String>> {
+    fn search(value: &Value, path: &mut Vec<String>) -> bool {
+        match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .any(|(i, item)| search_in(i.to_string(), item, path)),
+            Value::Object(fields) => fields
+                .iter()
+                .any(|(name, field)| search_in(name.clone(), field, path)),
+            _ => false,
+        }
+    }
+    fn search_in(part: String, value: &Value, path: &mut Vec<String>) -> bool {
+        path.push(part);
+        let found = search(value, path);
+        if !found {
+            path.pop();
+        }
+        found
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let mut path = Vec::new();
+    search(&value, &mut path).then_some(path)
+}
+
+fn convert(err: poem::Error, body: Option<&ReadBody>) -> ApiError {
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
-        let loc: Vec<&str> = std::iter::once("body")
-            .chain(field_named_in(&e.reason))
+        let named = field_named_in(&e.reason).map(|name| vec![name.to_owned()]);
+        let nul = || {
+            body.filter(|_| e.reason.contains(NUL_REFUSED))
+                .and_then(|body| path_to_nul(&body.0))
+        };
+        let loc = std::iter::once("body".to_owned())
+            .chain(named.or_else(nul).unwrap_or_default())
             .collect();
-        return ApiError::validation(vec![detail(&loc, &e.reason, "value_error")]);
+        return ApiError::validation(vec![ValidationDetail {
+            loc,
+            msg: e.reason.clone(),
+            kind: "value_error".to_owned(),
+        }]);
     }
     if let Some(e) = err.downcast_ref::<ParseMultipartError>() {
         return ApiError::validation(vec![detail(&["body"], &e.reason, "value_error")]);
@@ -114,5 +162,21 @@ pub fn convert(err: poem::Error) -> ApiError {
         }
         status if status.is_client_error() => ApiError::bad_request(err.to_string()),
         _ => ApiError::internal(&err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_string_holding_a_nul_is_found_at_any_depth() {
+        let body = br#"{"a": "clean", "b": [{"c": 1}, {"d": "x\u0000y"}], "e": "\u0000"}"#;
+        assert_eq!(
+            path_to_nul(body),
+            Some(vec!["b".to_owned(), "1".to_owned(), "d".to_owned()])
+        );
+        assert_eq!(path_to_nul(br#"{"a": ["clean"]}"#), None);
+        assert_eq!(path_to_nul(b"not json"), None);
     }
 }

@@ -35,13 +35,16 @@ where
     E::Endpoint: 'static,
 {
     let deadline = settings.request_timeout;
-    let body_limit = settings.max_body_bytes;
+    let body_limits = body_limit::BodyLimits {
+        bytes: settings.max_body_bytes,
+        json_values: settings.max_body_json_values,
+    };
     routes
         .into_endpoint()
         // `/api/v1/todos/` and `/api/v1/todos` reach the same operation, without a redirect.
         .with(NormalizePath::new(TrailingSlash::Trim))
         .around(error_converter::layer)
-        .around(move |next, req| body_limit::layer(next, req, body_limit))
+        .around(move |next, req| body_limit::layer(next, req, body_limits))
         .around(move |next, req| deadline::layer(next, req, deadline))
         .around(sentry_hub::layer)
         .with(CatchPanic::new().with_handler(panic::response))

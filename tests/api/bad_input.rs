@@ -230,6 +230,44 @@ async fn oversized_streamed_body_is_413() {
     );
 }
 
+/// `{"name": "ok", "count": 1, "extra": [1, 1, ...]}`: `ones` values and four more (the
+/// object, its name, its count and the array).
+fn body_of_values(ones: usize) -> String {
+    let ones = vec!["1"; ones].join(",");
+    format!(r#"{{"name": "ok", "count": 1, "extra": [{ones}]}}"#)
+}
+
+#[tokio::test]
+async fn a_body_of_more_json_values_than_the_limit_is_413() {
+    // The default limit, 100 000, in a body a fifth of MAX_BODY_BYTES.
+    let response = probe_client()
+        .post(THING)
+        .content_type("application/json")
+        .body(body_of_values(100_000 - 3))
+        .send()
+        .await;
+    let body = error_body(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(body["error"], "payload_too_large");
+    assert_eq!(
+        body["message"], "Request body holds more than 100000 JSON values",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_of_as_many_json_values_as_the_limit_is_parsed() {
+    let response = probe_client()
+        .post(THING)
+        .content_type("application/json")
+        .body(body_of_values(100_000 - 4))
+        .send()
+        .await;
+    response.assert_status_is_ok();
+    response
+        .assert_json(json!({"id": THING.trim_start_matches("/things/"), "name": "ok", "count": 1}))
+        .await;
+}
+
 fn bytes_of_kib() -> Vec<u8> {
     vec![b' '; 1024]
 }
