@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 use poem_openapi::{ApiResponse, Object, payload::Json};
 use sea_orm::DbErr;
 
-use crate::{db::retry, middleware::request_id};
+use crate::{db::retry, middleware::request_id, service::ServiceError};
 
 /// Seconds a client should wait before retrying when the database is unavailable.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
@@ -212,6 +212,17 @@ impl ApiError {
             "timeout",
             "The request took too long to complete",
         ))
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::NotFound(message) => Self::not_found(message),
+            ServiceError::Forbidden(message) => Self::forbidden(message),
+            ServiceError::Refused(message) => Self::bad_request(message),
+            ServiceError::Db(err) => err.into(),
+        }
     }
 }
 

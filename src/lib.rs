@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod server;
+pub mod service;
 pub mod state;
 pub mod telemetry;
 

@@ -6,13 +6,13 @@ use base64::Engine;
 use chrono::{Duration, Utc};
 use entities::{
     enums::{InviteStatus, MemberRole},
-    expense, household, household_invite, household_member, user,
+    household, household_invite, household_member, user,
 };
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags, param::Path, payload::Json};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -25,13 +25,12 @@ use super::{
 use crate::{
     auth::BearerAuth,
     error::{ApiError, ApiResult},
+    service::{households, members},
     state::AppState,
 };
 
 /// How long an invite stays valid.
 const INVITE_VALIDITY_DAYS: i64 = 7;
-const ALREADY_IN_A_HOUSEHOLD: &str =
-    "You are already in a household. Please leave your current household first.";
 
 #[derive(Tags)]
 enum Tag {
@@ -175,34 +174,6 @@ fn invite_token() -> ApiResult<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-async fn member_count(state: &AppState, household_id: Uuid) -> ApiResult<u64> {
-    Ok(state
-        .db
-        .read(|conn| async move {
-            household_member::Entity::find()
-                .filter(household_member::Column::HouseholdId.eq(household_id))
-                .count(&conn)
-                .await
-        })
-        .await?)
-}
-
-async fn require_no_household(state: &AppState, user_id: Uuid) -> ApiResult<()> {
-    let existing = state
-        .db
-        .read(|conn| async move {
-            household_member::Entity::find()
-                .filter(household_member::Column::UserId.eq(user_id))
-                .one(&conn)
-                .await
-        })
-        .await?;
-    match existing {
-        Some(_) => Err(ApiError::bad_request(ALREADY_IN_A_HOUSEHOLD)),
-        None => Ok(()),
-    }
-}
-
 async fn members_with_users(
     state: &AppState,
     household_id: Uuid,
@@ -222,72 +193,6 @@ async fn members_with_users(
         .into_iter()
         .filter_map(|(member, user)| user.map(|user| MemberWithUser::new(member, user)))
         .collect())
-}
-
-/// A member of `household_id` by membership id, with their user; 404 when there is none.
-async fn member_in(
-    state: &AppState,
-    household_id: Uuid,
-    member_id: Uuid,
-) -> ApiResult<(household_member::Model, user::Model)> {
-    let found = state
-        .db
-        .read(|conn| async move {
-            household_member::Entity::find_by_id(member_id)
-                .filter(household_member::Column::HouseholdId.eq(household_id))
-                .find_also_related(user::Entity)
-                .one(&conn)
-                .await
-        })
-        .await?;
-    match found {
-        Some((member, Some(user))) => Ok((member, user)),
-        _ => Err(ApiError::not_found("Member not found")),
-    }
-}
-
-/// How many owners `household_id` has.
-async fn owner_count<C: ConnectionTrait>(
-    conn: &C,
-    household_id: Uuid,
-) -> Result<u64, sea_orm::DbErr> {
-    household_member::Entity::find()
-        .filter(household_member::Column::HouseholdId.eq(household_id))
-        .filter(household_member::Column::Role.eq(MemberRole::Owner))
-        .count(conn)
-        .await
-}
-
-/// Deletes a household and everything in it. Todos, shopping lists and categories go by
-/// their `ON DELETE CASCADE`; the old schema has none for expenses, invites and members.
-async fn delete_household<C: ConnectionTrait>(
-    conn: &C,
-    household_id: Uuid,
-) -> Result<(), sea_orm::DbErr> {
-    // Lock the household first: a request adding an invite, member or expense to it waits
-    // until this commits and is then refused for the household being gone, rather than
-    // slipping a row in between these deletes and failing the last one. (SQLite has one
-    // writer at a time and no row locks; the clause is left out there.)
-    household::Entity::find_by_id(household_id)
-        .lock_exclusive()
-        .one(conn)
-        .await?;
-    expense::Entity::delete_many()
-        .filter(expense::Column::HouseholdId.eq(household_id))
-        .exec(conn)
-        .await?;
-    household_invite::Entity::delete_many()
-        .filter(household_invite::Column::HouseholdId.eq(household_id))
-        .exec(conn)
-        .await?;
-    household_member::Entity::delete_many()
-        .filter(household_member::Column::HouseholdId.eq(household_id))
-        .exec(conn)
-        .await?;
-    household::Entity::delete_by_id(household_id)
-        .exec(conn)
-        .await?;
-    Ok(())
 }
 
 fn new_invite(
@@ -339,28 +244,7 @@ impl HouseholdsApi {
         auth: BearerAuth,
         body: Json<HouseholdCreate>,
     ) -> ApiResult<Created> {
-        let me = auth.0;
-        require_no_household(&state, me.id).await?;
-        let now = Utc::now().naive_utc();
-        let txn = state.db.begin().await?;
-        let household = household::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            name: Set(body.0.name.0),
-            created_by: Set(me.id),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        household_member::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            user_id: Set(me.id),
-            household_id: Set(household.id),
-            role: Set(MemberRole::Owner),
-            joined_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        state.db.commit(txn).await?;
+        let household = households::create(&state.db, auth.0.id, body.0.name.0).await?;
         Ok(Created::Household(Json(HouseholdResponse::new(
             household, 1,
         ))))
@@ -437,75 +321,11 @@ impl HouseholdsApi {
         auth: BearerAuth,
         body: Json<JoinHouseholdRequest>,
     ) -> ApiResult<Json<HouseholdResponse>> {
-        let me = auth.0;
-        require_no_household(&state, me.id).await?;
-        let token = body.0.token.0;
-        let invite = state
-            .db
-            .read(|conn| {
-                let token = token.clone();
-                async move {
-                    household_invite::Entity::find()
-                        .filter(household_invite::Column::Token.eq(token))
-                        .one(&conn)
-                        .await
-                }
-            })
-            .await?
-            .ok_or_else(|| ApiError::not_found("Invalid invite token"))?;
-        if invite.status == InviteStatus::Accepted {
-            return Err(ApiError::bad_request("Invite has already been used"));
-        }
-        let now = Utc::now().naive_utc();
-        if invite.status == InviteStatus::Expired || invite.expires_at < now {
-            if invite.status != InviteStatus::Expired {
-                let txn = state.db.begin().await?;
-                let mut expired = invite.into_active_model();
-                expired.status = Set(InviteStatus::Expired);
-                expired.update(&txn).await?;
-                state.db.commit(txn).await?;
-            }
-            return Err(ApiError::bad_request("Invite has expired"));
-        }
-        if invite
-            .email
-            .as_ref()
-            .is_some_and(|email| *email != me.email)
-        {
-            return Err(ApiError::bad_request(
-                "This invite is for a different email address",
-            ));
-        }
-        let household_id = invite.household_id;
-        let txn = state.db.begin().await?;
-        // Only one join may use the invite: the status moves from pending exactly once.
-        let claimed = household_invite::Entity::update_many()
-            .set(household_invite::ActiveModel {
-                status: Set(InviteStatus::Accepted),
-                ..Default::default()
-            })
-            .filter(household_invite::Column::Id.eq(invite.id))
-            .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected != 1 {
-            return Err(ApiError::bad_request("Invite has already been used"));
-        }
-        household_member::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            user_id: Set(me.id),
-            household_id: Set(household_id),
-            role: Set(MemberRole::Member),
-            joined_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        let household = household::Entity::find_by_id(household_id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| ApiError::not_found("Household not found"))?;
-        state.db.commit(txn).await?;
-        let count = member_count(&state, household_id).await?;
+        let joiner = households::Joiner {
+            id: auth.0.id,
+            email: &auth.0.email,
+        };
+        let (household, count) = households::join(&state.db, joiner, body.0.token.0).await?;
         Ok(Json(HouseholdResponse::new(household, count)))
     }
 
@@ -554,12 +374,8 @@ impl HouseholdsApi {
         let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
-        let txn = state.db.begin().await?;
-        let mut household = owner.household.into_active_model();
-        household.name = Set(body.0.name.0);
-        let household = household.update(&txn).await?;
-        state.db.commit(txn).await?;
-        let count = member_count(&state, household.id).await?;
+        let (household, count) =
+            households::rename(&state.db, owner.household.id, body.0.name.0).await?;
         Ok(Json(HouseholdResponse::new(household, count)))
     }
 
@@ -583,9 +399,7 @@ impl HouseholdsApi {
         let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
-        let txn = state.db.begin().await?;
-        delete_household(&txn, owner.household.id).await?;
-        state.db.commit(txn).await?;
+        households::delete(&state.db, owner.household.id).await?;
         Ok(NoContent::Done)
     }
 
@@ -798,20 +612,14 @@ impl HouseholdsApi {
         let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
-        let household_id = owner.household.id;
-        let (member, user) = member_in(&state, household_id, member_id.0).await?;
-        let role = body.0.role.0;
-        let txn = state.db.begin().await?;
-        if member.role == MemberRole::Owner
-            && role == MemberRole::Member
-            && owner_count(&txn, household_id).await? <= 1
-        {
-            return Err(ApiError::bad_request("Cannot demote the last owner"));
-        }
-        let mut changed = member.into_active_model();
-        changed.role = Set(role);
-        let member = changed.update(&txn).await?;
-        state.db.commit(txn).await?;
+        let (member, user) = members::change_role(
+            &state.db,
+            owner.household.id,
+            auth.0.id,
+            member_id.0,
+            body.0.role.0,
+        )
+        .await?;
         Ok(Json(MemberWithUser::new(member, user)))
     }
 
@@ -836,16 +644,7 @@ impl HouseholdsApi {
         let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
-        let household_id = owner.household.id;
-        let (member, _) = member_in(&state, household_id, member_id.0).await?;
-        let txn = state.db.begin().await?;
-        if member.role == MemberRole::Owner && owner_count(&txn, household_id).await? <= 1 {
-            return Err(ApiError::bad_request("Cannot remove the last owner"));
-        }
-        household_member::Entity::delete_by_id(member.id)
-            .exec(&txn)
-            .await?;
-        state.db.commit(txn).await?;
+        members::remove(&state.db, owner.household.id, auth.0.id, member_id.0).await?;
         Ok(NoContent::Done)
     }
 
@@ -866,35 +665,7 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let me = auth.0.id;
-        let household_id = household_id.0;
-        let mine = match membership(&state, household_id, me, WhenMissing::Forbidden).await {
-            Ok(mine) => mine,
-            Err(ApiError::Forbidden(_)) => {
-                return Err(ApiError::not_found(
-                    "You are not a member of this household",
-                ));
-            }
-            Err(other) => return Err(other),
-        };
-        let txn = state.db.begin().await?;
-        let members = household_member::Entity::find()
-            .filter(household_member::Column::HouseholdId.eq(household_id))
-            .count(&txn)
-            .await?;
-        if mine.is_owner() && members > 1 && owner_count(&txn, household_id).await? <= 1 {
-            return Err(ApiError::bad_request(
-                "You are the last owner. Please transfer ownership to another member before leaving.",
-            ));
-        }
-        if members <= 1 {
-            delete_household(&txn, household_id).await?;
-        } else {
-            household_member::Entity::delete_by_id(mine.member.id)
-                .exec(&txn)
-                .await?;
-        }
-        state.db.commit(txn).await?;
+        members::leave(&state.db, household_id.0, auth.0.id).await?;
         Ok(NoContent::Done)
     }
 }

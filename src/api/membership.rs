@@ -14,8 +14,7 @@ use crate::{
     state::AppState,
 };
 
-pub const NOT_A_MEMBER: &str = "You are not a member of this household";
-pub const OWNERS_ONLY: &str = "Only household owners can perform this action";
+pub use crate::service::members::{NOT_A_MEMBER, OWNERS_ONLY};
 
 /// The caller's membership of a household, with the household.
 pub struct Membership {

@@ -8,6 +8,8 @@ pub mod retry;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
+use futures_util::future::BoxFuture;
+
 use sea_orm::{
     ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -157,6 +159,20 @@ impl Db {
             async move { conn.begin_with_options(options).await }
         })
         .await
+    }
+
+    /// Runs `work` in one write transaction: `BEGIN`, the work, `COMMIT` through
+    /// [`Db::commit`] (so a lost answer to it is settled, not guessed). An error from the
+    /// work rolls everything back, as the transaction is dropped unfinished.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t Txn) -> BoxFuture<'t, Result<T, E>>,
+        E: From<DbErr>,
+    {
+        let txn = self.begin().await?;
+        let done = work(&txn).await?;
+        self.commit(txn).await?;
+        Ok(done)
     }
 
     /// Commits a write opened with [`Db::begin`]. When `COMMIT` gets no answer on

@@ -22,6 +22,7 @@ mod households;
 mod idempotency;
 mod observability;
 mod paging;
+mod races;
 mod request_id;
 mod schema;
 mod sentry_reports;

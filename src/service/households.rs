@@ -1,0 +1,318 @@
+//! Households: creating, joining with an invite, deleting. A user is in at most one
+//! household; creating and joining hold the user (see `locks`) before they check it, so two
+//! requests at once cannot both pass the check.
+
+use chrono::Utc;
+use entities::{
+    enums::{InviteStatus, MemberRole},
+    expense, household, household_invite, household_member,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter,
+};
+use uuid::Uuid;
+
+use super::{
+    ServiceError, ServiceResult,
+    locks::{hold_household, hold_user},
+};
+use crate::db::{Db, Txn};
+
+pub const ALREADY_IN_A_HOUSEHOLD: &str =
+    "You are already in a household. Please leave your current household first.";
+
+/// The caller, by id and by the email an invite may be addressed to.
+pub struct Joiner<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+}
+
+/// A new household named `name`, with `creator` as its owner.
+pub async fn create(db: &Db, creator: Uuid, name: String) -> ServiceResult<household::Model> {
+    db.write(|txn| {
+        Box::pin(async move {
+            hold_user(txn, creator).await?;
+            require_no_household(txn, creator).await?;
+            let now = Utc::now().naive_utc();
+            let household = household::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                name: Set(name),
+                created_by: Set(creator),
+                created_at: Set(now),
+            }
+            .insert(txn)
+            .await?;
+            add_member(txn, household.id, creator, MemberRole::Owner).await?;
+            Ok(household)
+        })
+    })
+    .await
+}
+
+/// What a join with an invite came to, once written.
+enum Joined {
+    Member(household::Model, u64),
+    /// The invite had run out; it is now marked so.
+    Expired,
+}
+
+/// `joiner` joins the household of the invite with `token`, which is used up by it; answers
+/// the household and its member count.
+pub async fn join(
+    db: &Db,
+    joiner: Joiner<'_>,
+    token: String,
+) -> ServiceResult<(household::Model, u64)> {
+    let (me, email) = (joiner.id, joiner.email.to_owned());
+    let joined = db
+        .write(|txn| {
+            Box::pin(async move {
+                hold_user(txn, me).await?;
+                require_no_household(txn, me).await?;
+                let invite = household_invite::Entity::find()
+                    .filter(household_invite::Column::Token.eq(token))
+                    .one(txn)
+                    .await?
+                    .ok_or(ServiceError::NotFound("Invalid invite token".into()))?;
+                if invite.status == InviteStatus::Accepted {
+                    return Err(ServiceError::Refused("Invite has already been used".into()));
+                }
+                let now = Utc::now().naive_utc();
+                if invite.status == InviteStatus::Expired || invite.expires_at < now {
+                    if invite.status != InviteStatus::Expired {
+                        let mut expired = invite.into_active_model();
+                        expired.status = Set(InviteStatus::Expired);
+                        expired.update(txn).await?;
+                    }
+                    return Ok(Joined::Expired);
+                }
+                if invite.email.as_ref().is_some_and(|to| *to != email) {
+                    return Err(ServiceError::Refused(
+                        "This invite is for a different email address".into(),
+                    ));
+                }
+                // Only one join may use the invite: the status moves from pending once.
+                let claimed = household_invite::Entity::update_many()
+                    .set(household_invite::ActiveModel {
+                        status: Set(InviteStatus::Accepted),
+                        ..Default::default()
+                    })
+                    .filter(household_invite::Column::Id.eq(invite.id))
+                    .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
+                    .exec(txn)
+                    .await?;
+                if claimed.rows_affected != 1 {
+                    return Err(ServiceError::Refused("Invite has already been used".into()));
+                }
+                let household = hold_household(txn, invite.household_id).await?;
+                add_member(txn, household.id, me, MemberRole::Member).await?;
+                let count = member_count(txn, household.id).await?;
+                Ok(Joined::Member(household, count))
+            })
+        })
+        .await?;
+    match joined {
+        Joined::Member(household, count) => Ok((household, count)),
+        Joined::Expired => Err(ServiceError::Refused("Invite has expired".into())),
+    }
+}
+
+/// Renames `household_id`; answers it and its member count.
+pub async fn rename(
+    db: &Db,
+    household_id: Uuid,
+    name: String,
+) -> ServiceResult<(household::Model, u64)> {
+    db.write(|txn| {
+        Box::pin(async move {
+            let mut household = hold_household(txn, household_id).await?.into_active_model();
+            household.name = Set(name);
+            let household = household.update(txn).await?;
+            let count = member_count(txn, household_id).await?;
+            Ok((household, count))
+        })
+    })
+    .await
+}
+
+/// Deletes `household_id` and everything in it.
+pub async fn delete(db: &Db, household_id: Uuid) -> ServiceResult<()> {
+    db.write(|txn| Box::pin(delete_in(txn, household_id))).await
+}
+
+/// Deletes a household and everything in it, within `txn`. Todos, shopping lists and
+/// categories go by their `ON DELETE CASCADE`; the old schema has none for expenses,
+/// invites and members.
+pub(super) async fn delete_in(txn: &Txn, household_id: Uuid) -> ServiceResult<()> {
+    // Held first: a request adding an invite, member or expense to it waits until this
+    // commits and is then refused for the household being gone, rather than slipping a row
+    // in between these deletes and failing the last one.
+    hold_household(txn, household_id).await?;
+    expense::Entity::delete_many()
+        .filter(expense::Column::HouseholdId.eq(household_id))
+        .exec(txn)
+        .await?;
+    household_invite::Entity::delete_many()
+        .filter(household_invite::Column::HouseholdId.eq(household_id))
+        .exec(txn)
+        .await?;
+    household_member::Entity::delete_many()
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .exec(txn)
+        .await?;
+    household::Entity::delete_by_id(household_id)
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn member_count(txn: &Txn, household_id: Uuid) -> ServiceResult<u64> {
+    Ok(household_member::Entity::find()
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .count(txn)
+        .await?)
+}
+
+async fn require_no_household(txn: &Txn, user_id: Uuid) -> ServiceResult<()> {
+    let existing = household_member::Entity::find()
+        .filter(household_member::Column::UserId.eq(user_id))
+        .one(txn)
+        .await?;
+    match existing {
+        Some(_) => Err(ServiceError::Refused(ALREADY_IN_A_HOUSEHOLD.into())),
+        None => Ok(()),
+    }
+}
+
+async fn add_member(
+    txn: &Txn,
+    household_id: Uuid,
+    user_id: Uuid,
+    role: MemberRole,
+) -> ServiceResult<()> {
+    household_member::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(user_id),
+        household_id: Set(household_id),
+        role: Set(role),
+        joined_at: Set(Utc::now().naive_utc()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::service::testing::{invite, memory_db, user};
+
+    fn refused(result: ServiceResult<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(ServiceError::Refused(message)) => message.into_owned(),
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_of_a_household_can_neither_create_nor_join_another() {
+        let db = memory_db().await;
+        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
+        create(&db, olive, "Flat 1".into()).await.expect("create");
+        let other = create(&db, max, "Flat 2".into()).await.expect("create");
+        assert_eq!(
+            refused(create(&db, olive, "Flat 3".into()).await),
+            ALREADY_IN_A_HOUSEHOLD
+        );
+        let token = invite(&db, other.id, max, None, Duration::days(1)).await;
+        let joiner = Joiner {
+            id: olive,
+            email: "olive@example.com",
+        };
+        assert_eq!(
+            refused(join(&db, joiner, token).await),
+            ALREADY_IN_A_HOUSEHOLD
+        );
+    }
+
+    #[tokio::test]
+    async fn an_invite_is_used_once_and_only_by_its_addressee() {
+        let db = memory_db().await;
+        let (olive, max, ann) = (
+            user(&db, "olive").await,
+            user(&db, "max").await,
+            user(&db, "ann").await,
+        );
+        let flat = create(&db, olive, "Flat".into()).await.expect("create");
+        let token = invite(
+            &db,
+            flat.id,
+            olive,
+            Some("max@example.com"),
+            Duration::days(1),
+        )
+        .await;
+        let to_ann = Joiner {
+            id: ann,
+            email: "ann@example.com",
+        };
+        assert_eq!(
+            refused(join(&db, to_ann, token.clone()).await),
+            "This invite is for a different email address"
+        );
+        let (joined, count) = join(
+            &db,
+            Joiner {
+                id: max,
+                email: "max@example.com",
+            },
+            token.clone(),
+        )
+        .await
+        .expect("join");
+        assert_eq!((joined.id, count), (flat.id, 2));
+        let again = Joiner {
+            id: ann,
+            email: "max@example.com",
+        };
+        assert_eq!(
+            refused(join(&db, again, token).await),
+            "Invite has already been used"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_invite_is_refused_and_marked_expired() {
+        let db = memory_db().await;
+        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
+        let flat = create(&db, olive, "Flat".into()).await.expect("create");
+        let token = invite(&db, flat.id, olive, None, Duration::seconds(-1)).await;
+        let joiner = Joiner {
+            id: max,
+            email: "max@example.com",
+        };
+        assert_eq!(
+            refused(join(&db, joiner, token.clone()).await),
+            "Invite has expired"
+        );
+        let stored = household_invite::Entity::find()
+            .filter(household_invite::Column::Token.eq(token))
+            .one(db.connection())
+            .await
+            .expect("read")
+            .expect("the invite");
+        assert_eq!(stored.status, InviteStatus::Expired);
+        assert_eq!(member_count_of(&db, flat.id).await, 1);
+    }
+
+    async fn member_count_of(db: &Db, household_id: Uuid) -> u64 {
+        household_member::Entity::find()
+            .filter(household_member::Column::HouseholdId.eq(household_id))
+            .count(db.connection())
+            .await
+            .expect("count")
+    }
+}

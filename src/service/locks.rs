@@ -1,0 +1,31 @@
+//! The locks that hold a rule across its check and its write. On PostgreSQL each is a row
+//! lock (`SELECT ... FOR UPDATE`) held to the end of the transaction, so a second request
+//! for the same user or household waits and then checks what the first one left. SQLite has
+//! no row locks (SeaORM leaves the clause out) and needs none: `Db::begin` opens its write
+//! transactions `IMMEDIATE`, one writer at a time.
+
+use entities::{household, user};
+use sea_orm::{EntityTrait, QuerySelect};
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult};
+use crate::db::Txn;
+
+/// Holds `user_id` against other changes of which household they are in.
+pub async fn hold_user(txn: &Txn, user_id: Uuid) -> ServiceResult<()> {
+    user::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .map(|_| ())
+        .ok_or(ServiceError::NotFound("User not found".into()))
+}
+
+/// Holds `household_id` against other changes of its members and their roles.
+pub async fn hold_household(txn: &Txn, household_id: Uuid) -> ServiceResult<household::Model> {
+    household::Entity::find_by_id(household_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound("Household not found".into()))
+}

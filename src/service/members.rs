@@ -1,0 +1,260 @@
+//! A household's members and their roles. A household keeps at least one owner: every
+//! change that could take its last one holds the household first (see `locks`) and then
+//! counts its owners, so two owners demoting or removing each other at once cannot both
+//! pass the count.
+
+use entities::{enums::MemberRole, household_member, user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter,
+};
+use uuid::Uuid;
+
+use super::{
+    ServiceError, ServiceResult,
+    households::{delete_in, member_count},
+    locks::hold_household,
+};
+use crate::db::{Db, Txn};
+
+pub const NOT_A_MEMBER: &str = "You are not a member of this household";
+pub const OWNERS_ONLY: &str = "Only household owners can perform this action";
+const MEMBER_NOT_FOUND: &str = "Member not found";
+
+/// `owner` sets the role of membership `member_id` of `household_id` to `role`; answers the
+/// membership and its user.
+pub async fn change_role(
+    db: &Db,
+    household_id: Uuid,
+    owner: Uuid,
+    member_id: Uuid,
+    role: MemberRole,
+) -> ServiceResult<(household_member::Model, user::Model)> {
+    db.write(|txn| {
+        Box::pin(async move {
+            hold_household(txn, household_id).await?;
+            require_owner(txn, household_id, owner).await?;
+            let (member, user) = member_in(txn, household_id, member_id).await?;
+            if member.role == MemberRole::Owner
+                && role == MemberRole::Member
+                && owner_count(txn, household_id).await? <= 1
+            {
+                return Err(ServiceError::Refused("Cannot demote the last owner".into()));
+            }
+            let mut changed = member.into_active_model();
+            changed.role = Set(role);
+            Ok((changed.update(txn).await?, user))
+        })
+    })
+    .await
+}
+
+/// `owner` removes membership `member_id` from `household_id`.
+pub async fn remove(
+    db: &Db,
+    household_id: Uuid,
+    owner: Uuid,
+    member_id: Uuid,
+) -> ServiceResult<()> {
+    db.write(|txn| {
+        Box::pin(async move {
+            hold_household(txn, household_id).await?;
+            require_owner(txn, household_id, owner).await?;
+            let (member, _) = member_in(txn, household_id, member_id).await?;
+            if member.role == MemberRole::Owner && owner_count(txn, household_id).await? <= 1 {
+                return Err(ServiceError::Refused("Cannot remove the last owner".into()));
+            }
+            household_member::Entity::delete_by_id(member.id)
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// `user_id` leaves `household_id`; the last member leaving deletes it.
+pub async fn leave(db: &Db, household_id: Uuid, user_id: Uuid) -> ServiceResult<()> {
+    db.write(|txn| {
+        Box::pin(async move {
+            hold_household(txn, household_id)
+                .await
+                .map_err(|_| ServiceError::NotFound(NOT_A_MEMBER.into()))?;
+            let mine = membership_of(txn, household_id, user_id)
+                .await?
+                .ok_or(ServiceError::NotFound(NOT_A_MEMBER.into()))?;
+            let members = member_count(txn, household_id).await?;
+            if members <= 1 {
+                return delete_in(txn, household_id).await;
+            }
+            if mine.role == MemberRole::Owner && owner_count(txn, household_id).await? <= 1 {
+                return Err(ServiceError::Refused(
+                    "You are the last owner. Please transfer ownership to another member before leaving."
+                        .into(),
+                ));
+            }
+            household_member::Entity::delete_by_id(mine.id)
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+async fn membership_of(
+    txn: &Txn,
+    household_id: Uuid,
+    user_id: Uuid,
+) -> ServiceResult<Option<household_member::Model>> {
+    Ok(household_member::Entity::find()
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .filter(household_member::Column::UserId.eq(user_id))
+        .one(txn)
+        .await?)
+}
+
+/// Checked again once the household is held: the caller may have lost the role meanwhile.
+async fn require_owner(txn: &Txn, household_id: Uuid, user_id: Uuid) -> ServiceResult<()> {
+    match membership_of(txn, household_id, user_id).await? {
+        Some(member) if member.role == MemberRole::Owner => Ok(()),
+        Some(_) => Err(ServiceError::Forbidden(OWNERS_ONLY.into())),
+        None => Err(ServiceError::Forbidden(NOT_A_MEMBER.into())),
+    }
+}
+
+/// A member of `household_id` by membership id, with their user.
+async fn member_in(
+    txn: &Txn,
+    household_id: Uuid,
+    member_id: Uuid,
+) -> ServiceResult<(household_member::Model, user::Model)> {
+    let found = household_member::Entity::find_by_id(member_id)
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .find_also_related(user::Entity)
+        .one(txn)
+        .await?;
+    match found {
+        Some((member, Some(user))) => Ok((member, user)),
+        _ => Err(ServiceError::NotFound(MEMBER_NOT_FOUND.into())),
+    }
+}
+
+async fn owner_count(txn: &Txn, household_id: Uuid) -> ServiceResult<u64> {
+    Ok(household_member::Entity::find()
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .filter(household_member::Column::Role.eq(MemberRole::Owner))
+        .count(txn)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::{
+        households::{self, Joiner},
+        testing::{invite, memory_db, user},
+    };
+    use entities::household;
+
+    /// A household of Olive (owner) and Max (member): its id and their membership ids.
+    async fn flat(db: &Db) -> (Uuid, (Uuid, Uuid), (Uuid, Uuid)) {
+        let (olive, max) = (user(db, "olive").await, user(db, "max").await);
+        let flat = households::create(db, olive, "Flat".into())
+            .await
+            .expect("create");
+        let token = invite(db, flat.id, olive, None, chrono::Duration::days(1)).await;
+        households::join(
+            db,
+            Joiner {
+                id: max,
+                email: "max@example.com",
+            },
+            token,
+        )
+        .await
+        .expect("join");
+        let id_of = |user_id: Uuid| async move { membership_of_in(db, flat.id, user_id).await.id };
+        (
+            flat.id,
+            (olive, id_of(olive).await),
+            (max, id_of(max).await),
+        )
+    }
+
+    async fn membership_of_in(
+        db: &Db,
+        household_id: Uuid,
+        user_id: Uuid,
+    ) -> household_member::Model {
+        household_member::Entity::find()
+            .filter(household_member::Column::HouseholdId.eq(household_id))
+            .filter(household_member::Column::UserId.eq(user_id))
+            .one(db.connection())
+            .await
+            .expect("read")
+            .expect("a membership")
+    }
+
+    fn message(result: ServiceResult<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(ServiceError::Refused(message) | ServiceError::Forbidden(message)) => {
+                message.into_owned()
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_last_owner_can_be_neither_demoted_nor_removed_nor_leave_others_behind() {
+        let db = memory_db().await;
+        let (flat, (olive, olives), _) = flat(&db).await;
+        assert_eq!(
+            message(change_role(&db, flat, olive, olives, MemberRole::Member).await),
+            "Cannot demote the last owner"
+        );
+        assert_eq!(
+            message(remove(&db, flat, olive, olives).await),
+            "Cannot remove the last owner"
+        );
+        assert!(message(leave(&db, flat, olive).await).starts_with("You are the last owner."));
+        assert_eq!(
+            membership_of_in(&db, flat, olive).await.role,
+            MemberRole::Owner
+        );
+    }
+
+    #[tokio::test]
+    async fn an_owner_who_lost_the_role_can_no_longer_change_roles() {
+        let db = memory_db().await;
+        let (flat, (olive, olives), (max, maxs)) = flat(&db).await;
+        change_role(&db, flat, olive, maxs, MemberRole::Owner)
+            .await
+            .expect("promote");
+        change_role(&db, flat, max, olives, MemberRole::Member)
+            .await
+            .expect("demote");
+        assert_eq!(
+            message(change_role(&db, flat, olive, maxs, MemberRole::Member).await),
+            OWNERS_ONLY
+        );
+        assert_eq!(message(remove(&db, flat, olive, maxs).await), OWNERS_ONLY);
+    }
+
+    #[tokio::test]
+    async fn the_last_member_leaving_deletes_the_household() {
+        let db = memory_db().await;
+        let (flat, (olive, _), (max, maxs)) = flat(&db).await;
+        remove(&db, flat, olive, maxs).await.expect("remove");
+        assert!(matches!(
+            leave(&db, flat, max).await,
+            Err(ServiceError::NotFound(_))
+        ));
+        leave(&db, flat, olive).await.expect("leave");
+        let gone = household::Entity::find_by_id(flat)
+            .one(db.connection())
+            .await
+            .expect("read");
+        assert!(gone.is_none());
+    }
+}

@@ -1,0 +1,157 @@
+//! Rules that two requests at once must not break: a user ends in at most one household,
+//! and a household always keeps an owner. Each is raced by 20 or more requests sent together.
+
+use entities::{enums::MemberRole, household_member};
+use futures_util::future::join_all;
+use poem::http::{Method, StatusCode};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, TestUser};
+
+/// A public invite token to a household of its own, made by a new owner.
+async fn invite_to_a_new_household(app: &TestApp, n: usize) -> String {
+    let owner = app.user(&format!("Owner{n}")).await;
+    let household = app.household(&owner, &format!("Flat {n}")).await;
+    let (status, invite) = app
+        .post(
+            &format!("/api/v1/households/{household}/invite/public"),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{invite}");
+    invite["token"].as_str().expect("token").to_owned()
+}
+
+#[tokio::test]
+async fn a_user_creating_and_joining_at_once_ends_in_one_household() {
+    let app = TestApp::spawn().await;
+    let user = app.user("Racer").await;
+    let mut tokens = Vec::new();
+    for n in 0..10 {
+        tokens.push(invite_to_a_new_household(&app, n).await);
+    }
+    let creates = (0..10).map(|n| {
+        app.post(
+            "/api/v1/households",
+            &user,
+            json!({"name": format!("Mine {n}")}),
+        )
+    });
+    let joins = tokens
+        .iter()
+        .map(|token| app.post("/api/v1/households/join", &user, json!({"token": token})));
+    let (created, joined) = futures_util::join!(join_all(creates), join_all(joins));
+    let succeeded = |answers: &[(StatusCode, Value)]| {
+        answers
+            .iter()
+            .filter(|(status, _)| status.is_success())
+            .count()
+    };
+    let (creates_done, joins_done) = (succeeded(&created), succeeded(&joined));
+    assert_eq!(creates_done + joins_done, 1, "{created:?} {joined:?}");
+    for (status, body) in created.iter().chain(&joined) {
+        if !status.is_success() {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(
+                body["detail"],
+                "You are already in a household. Please leave your current household first."
+            );
+        }
+    }
+    let memberships = household_member::Entity::find()
+        .filter(household_member::Column::UserId.eq(user.id))
+        .count(app.state.db.connection())
+        .await
+        .expect("count");
+    assert_eq!(memberships, 1);
+    let households = app
+        .count("SELECT COUNT(*) || '' FROM households WHERE name LIKE 'Mine %'")
+        .await;
+    assert_eq!(households, i64::try_from(creates_done).expect("a count"));
+}
+
+/// A household of two owners: its id, and each owner with the other's membership id.
+async fn household_of_two_owners(app: &TestApp, n: usize) -> (String, [(TestUser, String); 2]) {
+    let first = app.user(&format!("First{n}")).await;
+    let second = app.user(&format!("Second{n}")).await;
+    let household = app.household(&first, &format!("Flat {n}")).await;
+    app.join(&first, &household, &second).await;
+    let (_, detail) = app
+        .get(&format!("/api/v1/households/{household}"), &first)
+        .await;
+    let membership_of = |user: &TestUser| {
+        detail["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .find(|member| member["user_id"] == user.id.to_string())
+            .and_then(|member| member["id"].as_str())
+            .expect("a membership")
+            .to_owned()
+    };
+    let (first_id, second_id) = (membership_of(&first), membership_of(&second));
+    let (status, body) = app
+        .patch(
+            &format!("/api/v1/households/{household}/members/{second_id}"),
+            &first,
+            json!({"role": "owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (household, [(first, second_id), (second, first_id)])
+}
+
+#[tokio::test]
+async fn two_owners_demoting_and_removing_each_other_at_once_leave_one() {
+    const HOUSEHOLDS: usize = 12;
+    let app = TestApp::spawn().await;
+    let mut households = Vec::new();
+    for n in 0..HOUSEHOLDS {
+        households.push(household_of_two_owners(&app, n).await);
+    }
+    // In each household, each owner demotes the other, or one demotes and one removes.
+    let app = &app;
+    let attempts = households
+        .iter()
+        .enumerate()
+        .flat_map(|(n, (household, owners))| {
+            owners.iter().enumerate().map(move |(k, (owner, other))| {
+                let target = format!("/api/v1/households/{household}/members/{other}");
+                let (method, body) = if n % 2 == 1 && k == 1 {
+                    (Method::DELETE, None)
+                } else {
+                    (Method::PATCH, Some(json!({"role": "member"})))
+                };
+                async move { app.call(method, &target, Some(owner), body).await }
+            })
+        });
+    let answers = join_all(attempts).await;
+    assert_eq!(answers.len(), 2 * HOUSEHOLDS);
+
+    for (status, body) in &answers {
+        assert!(
+            [
+                StatusCode::OK,
+                StatusCode::NO_CONTENT,
+                StatusCode::BAD_REQUEST,
+                StatusCode::FORBIDDEN
+            ]
+            .contains(status),
+            "{status}: {body}"
+        );
+    }
+    for (household, _) in &households {
+        let owners_left = household_member::Entity::find()
+            .filter(
+                household_member::Column::HouseholdId
+                    .eq(uuid::Uuid::parse_str(household).expect("id")),
+            )
+            .filter(household_member::Column::Role.eq(MemberRole::Owner))
+            .count(app.state.db.connection())
+            .await
+            .expect("count");
+        assert_eq!(owners_left, 1, "household {household}: {answers:?}");
+    }
+}
