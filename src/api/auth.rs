@@ -277,16 +277,7 @@ impl AuthApi {
     }
 
     /// Update the signed-in user's name or picture; absent or null fields are left alone.
-    #[oai(
-        path = "/me",
-        method = "patch",
-        operation_id = "update_current_user",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
-    )]
+    #[oai(path = "/me", method = "patch", operation_id = "update_current_user")]
     async fn update_me(
         &self,
         state: Data<&AppState>,
@@ -308,9 +299,7 @@ impl AuthApi {
             changed.profile_picture_url = Set(Some(url.0));
         }
         changed.updated_at = Set(Utc::now().naive_utc());
-        let txn = state.db.begin().await?;
-        let saved = changed.update(&txn).await?;
-        state.db.commit(txn).await?;
+        let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
         Ok(Json(saved.into()))
     }
 

@@ -476,9 +476,7 @@ async fn update_expense(
         changed.date = Set(date.0);
     }
     changed.updated_at = Set(Utc::now().naive_utc());
-    let txn = state.db.begin().await?;
-    let saved = changed.update(&txn).await?;
-    state.db.commit(txn).await?;
+    let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
     let people = users_by_id(state, [saved.created_by]).await?;
     let creator = people.get(&saved.created_by);
     Ok(Json(ExpenseResponse::new(saved, creator)))
@@ -502,12 +500,7 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses",
         method = "post",
-        operation_id = "create_expense",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "create_expense"
     )]
     async fn create(
         &self,
@@ -639,12 +632,7 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/:expense_id",
         method = "patch",
-        operation_id = "update_expense",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "update_expense"
     )]
     async fn patch(
         &self,
@@ -660,12 +648,7 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/:expense_id",
         method = "put",
-        operation_id = "replace_expense",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "replace_expense"
     )]
     async fn put(
         &self,
@@ -681,12 +664,7 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/:expense_id",
         method = "delete",
-        operation_id = "delete_expense",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "delete_expense"
     )]
     async fn delete(
         &self,
@@ -695,9 +673,10 @@ impl ExpensesApi {
         expense_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
         let expense = own_expense(&state, expense_id.0, auth.0.id, "delete").await?;
-        let txn = state.db.begin().await?;
-        expense::Entity::delete_by_id(expense.id).exec(&txn).await?;
-        state.db.commit(txn).await?;
+        state
+            .db
+            .write(|txn| Box::pin(expense::Entity::delete_by_id(expense.id).exec(txn)))
+            .await?;
         Ok(NoContent::Done)
     }
 
@@ -705,12 +684,7 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/:expense_id/settle",
         method = "post",
-        operation_id = "settle_expense",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "settle_expense"
     )]
     async fn settle(
         &self,
@@ -922,12 +896,7 @@ impl ExpensesApi {
     #[oai(
         path = "/api/v1/expenses/ai/suggest-tasks",
         method = "post",
-        operation_id = "suggest_tasks",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "suggest_tasks"
     )]
     async fn suggest_tasks(
         &self,

@@ -217,9 +217,7 @@ async fn save_invite(
     state: &AppState,
     invite: household_invite::ActiveModel,
 ) -> ApiResult<Json<InviteResponse>> {
-    let txn = state.db.begin().await?;
-    let saved = invite.insert(&txn).await?;
-    state.db.commit(txn).await?;
+    let saved = state.db.write(|txn| Box::pin(invite.insert(txn))).await?;
     Ok(Json(saved.into()))
 }
 
@@ -231,12 +229,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households",
         method = "post",
-        operation_id = "create_household",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "create_household"
     )]
     async fn create(
         &self,
@@ -308,12 +301,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/join",
         method = "post",
-        operation_id = "join_household",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "join_household"
     )]
     async fn join(
         &self,
@@ -357,12 +345,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id",
         method = "put",
-        operation_id = "update_household",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "update_household"
     )]
     async fn rename(
         &self,
@@ -383,12 +366,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id",
         method = "delete",
-        operation_id = "delete_household",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "delete_household"
     )]
     async fn delete(
         &self,
@@ -454,12 +432,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/invite",
         method = "post",
-        operation_id = "create_invite",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "create_invite"
     )]
     async fn invite(
         &self,
@@ -522,12 +495,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/invite/public",
         method = "post",
-        operation_id = "create_public_invite",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "create_public_invite"
     )]
     async fn public_invite(
         &self,
@@ -550,12 +518,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/invites/:invite_id",
         method = "delete",
-        operation_id = "cancel_invite",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "cancel_invite"
     )]
     async fn cancel_invite(
         &self,
@@ -594,12 +557,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/members/:member_id",
         method = "patch",
-        operation_id = "update_member_role",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "update_member_role"
     )]
     async fn update_role(
         &self,
@@ -627,12 +585,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/members/:member_id",
         method = "delete",
-        operation_id = "remove_member",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "remove_member"
     )]
     async fn remove_member(
         &self,
@@ -652,12 +605,7 @@ impl HouseholdsApi {
     #[oai(
         path = "/api/v1/households/:household_id/leave",
         method = "post",
-        operation_id = "leave_household",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "leave_household"
     )]
     async fn leave(
         &self,

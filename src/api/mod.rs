@@ -22,9 +22,11 @@ mod todos;
 
 use poem_openapi::{ContactObject, LicenseObject, OpenApiService, ServerObject};
 
+use crate::middleware::idempotency::WithKeyHeader;
+
 pub const TITLE: &str = "Flatmates App API";
 
-pub type Apis = (
+pub type Apis = WithKeyHeader<(
     health::HealthApi,
     auth::AuthApi,
     households::HouseholdsApi,
@@ -32,13 +34,13 @@ pub type Apis = (
     shopping::ShoppingApi,
     expenses::ExpensesApi,
     sync::SyncApi,
-);
+)>;
 
 /// The OpenAPI service: routes for every operation and the document they generate.
 /// The document depends on nothing but the code, so the committed copy can be checked.
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (
+        WithKeyHeader((
             health::HealthApi,
             auth::AuthApi,
             households::HouseholdsApi,
@@ -46,7 +48,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             shopping::ShoppingApi,
             expenses::ExpensesApi,
             sync::SyncApi,
-        ),
+        )),
         TITLE,
         env!("CARGO_PKG_VERSION"),
     )

@@ -434,9 +434,7 @@ async fn update_item(
         t.0
     });
     changed.updated_at = Set(Utc::now().naive_utc());
-    let txn = state.db.begin().await?;
-    let saved = changed.update(&txn).await?;
-    state.db.commit(txn).await?;
+    let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
     Ok(Json(saved.into()))
 }
 
@@ -493,12 +491,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists",
         method = "post",
-        operation_id = "create_shopping_list",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "create_shopping_list"
     )]
     async fn create_list(
         &self,
@@ -611,12 +604,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/categories",
         method = "post",
-        operation_id = "create_item_category",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "create_item_category"
     )]
     async fn create_category(
         &self,
@@ -723,12 +711,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id",
         method = "put",
-        operation_id = "update_shopping_list",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "update_shopping_list"
     )]
     async fn update_list(
         &self,
@@ -748,9 +731,7 @@ impl ShoppingApi {
         }
         apply(&mut changed.description, update.description, String::from);
         changed.updated_at = Set(Utc::now().naive_utc());
-        let txn = state.db.begin().await?;
-        let saved = changed.update(&txn).await?;
-        state.db.commit(txn).await?;
+        let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
         Ok(Json(saved.into()))
     }
 
@@ -758,12 +739,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id",
         method = "delete",
-        operation_id = "delete_shopping_list",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "delete_shopping_list"
     )]
     async fn delete_list(
         &self,
@@ -819,12 +795,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id/items",
         method = "post",
-        operation_id = "create_shopping_item",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "create_shopping_item"
     )]
     async fn create_item(
         &self,
@@ -908,12 +879,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id/items/:item_id",
         method = "put",
-        operation_id = "update_shopping_item",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "update_shopping_item"
     )]
     async fn update_list_item(
         &self,
@@ -932,12 +898,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id/items/:item_id/purchase",
         method = "patch",
-        operation_id = "toggle_shopping_item_purchased",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "toggle_shopping_item_purchased"
     )]
     async fn purchase(
         &self,
@@ -952,9 +913,7 @@ impl ShoppingApi {
         let mut changed = item.clone().into_active_model();
         set_purchased(&mut changed, &item, body.0.is_purchased, auth.0.id);
         changed.updated_at = Set(Utc::now().naive_utc());
-        let txn = state.db.begin().await?;
-        let saved = changed.update(&txn).await?;
-        state.db.commit(txn).await?;
+        let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
         Ok(Json(saved.into()))
     }
 
@@ -962,12 +921,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-lists/:list_id/items/:item_id",
         method = "delete",
-        operation_id = "delete_shopping_item",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "delete_shopping_item"
     )]
     async fn delete_list_item(
         &self,
@@ -985,12 +939,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-items/:item_id",
         method = "put",
-        operation_id = "update_shopping_item_by_id",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "update_shopping_item_by_id"
     )]
     async fn update_item_by_id(
         &self,
@@ -1007,12 +956,7 @@ impl ShoppingApi {
     #[oai(
         path = "/api/v1/shopping-items/:item_id",
         method = "delete",
-        operation_id = "delete_shopping_item_by_id",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "delete_shopping_item_by_id"
     )]
     async fn delete_item_by_id(
         &self,

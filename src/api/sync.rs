@@ -770,16 +770,7 @@ pub struct SyncApi;
 impl SyncApi {
     /// Apply the app's offline changes (last write wins) and answer every row of the
     /// household changed since `last_sync_timestamp`.
-    #[oai(
-        path = "/api/v1/sync",
-        method = "post",
-        operation_id = "sync",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
-    )]
+    #[oai(path = "/api/v1/sync", method = "post", operation_id = "sync")]
     async fn sync(
         &self,
         state: Data<&AppState>,

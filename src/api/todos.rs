@@ -231,9 +231,7 @@ async fn todo_for_member(state: &AppState, todo_id: Uuid, user_id: Uuid) -> ApiR
 }
 
 async fn save(state: &AppState, changed: todo::ActiveModel) -> ApiResult<todo::Model> {
-    let txn = state.db.begin().await?;
-    let saved = changed.update(&txn).await?;
-    state.db.commit(txn).await?;
+    let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
     Ok(saved)
 }
 
@@ -242,16 +240,7 @@ pub struct TodosApi;
 #[OpenApi(tag = "Tag::Todos")]
 impl TodosApi {
     /// Create a todo in a household the caller belongs to.
-    #[oai(
-        path = "/api/v1/todos",
-        method = "post",
-        operation_id = "create_todo",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
-    )]
+    #[oai(path = "/api/v1/todos", method = "post", operation_id = "create_todo")]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -382,12 +371,7 @@ impl TodosApi {
     #[oai(
         path = "/api/v1/todos/:todo_id",
         method = "put",
-        operation_id = "update_todo",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "update_todo"
     )]
     async fn update(
         &self,
@@ -430,12 +414,7 @@ impl TodosApi {
     #[oai(
         path = "/api/v1/todos/:todo_id/status",
         method = "patch",
-        operation_id = "update_todo_status",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "update_todo_status"
     )]
     async fn update_status(
         &self,
@@ -455,12 +434,7 @@ impl TodosApi {
     #[oai(
         path = "/api/v1/todos/:todo_id",
         method = "delete",
-        operation_id = "delete_todo",
-        request_header(
-            name = "Idempotency-Key",
-            ty = "Option<crate::middleware::idempotency::KeyHeader>",
-            description = "Optional. Repeating a write with the same key and body answers the first response again (kept 24 hours) instead of writing twice; the same key with another body is 422, and while the first is still running 409."
-        )
+        operation_id = "delete_todo"
     )]
     async fn delete(
         &self,
@@ -469,9 +443,10 @@ impl TodosApi {
         todo_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
         let todo = todo_for_member(&state, todo_id.0, auth.0.id).await?;
-        let txn = state.db.begin().await?;
-        todo::Entity::delete_by_id(todo.id).exec(&txn).await?;
-        state.db.commit(txn).await?;
+        state
+            .db
+            .write(|txn| Box::pin(todo::Entity::delete_by_id(todo.id).exec(txn)))
+            .await?;
         Ok(NoContent::Done)
     }
 

@@ -9,7 +9,8 @@ use poem::{
     http::{HeaderValue, Method, StatusCode, header},
 };
 use poem_openapi::{
-    registry::{MetaSchema, MetaSchemaRef, Registry},
+    OpenApi,
+    registry::{MetaApi, MetaOperationParam, MetaParamIn, MetaSchema, MetaSchemaRef, Registry},
     types::Type,
 };
 use ring::digest::{Context, SHA256};
@@ -46,6 +47,66 @@ fn hex_digest(parts: &[&[u8]]) -> String {
 /// 1..=255 visible ASCII characters.
 fn is_valid(key: &str) -> bool {
     (1..=MAX_KEY_LEN).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Whether a request of `method` to `path` is kept under its `Idempotency-Key`.
+fn takes_a_key(method: &Method, path: &str) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) && !TOKEN_ROUTES.contains(&path)
+}
+
+/// The API `T`, with the `Idempotency-Key` header declared on each operation this layer
+/// keeps answers for: declared here once, by the rule the layer applies, rather than on
+/// every write. Its routes are `T`'s.
+pub struct WithKeyHeader<T>(pub T);
+
+impl<T: OpenApi> OpenApi for WithKeyHeader<T> {
+    fn meta() -> Vec<MetaApi> {
+        let mut apis = T::meta();
+        for path in apis.iter_mut().flat_map(|api| api.paths.iter_mut()) {
+            for operation in &mut path.operations {
+                if takes_a_key(&operation.method, &path.path) {
+                    operation.params.insert(0, key_param());
+                }
+            }
+        }
+        apis
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn add_routes(
+        self,
+        route_table: &mut std::collections::HashMap<
+            String,
+            std::collections::HashMap<Method, poem::endpoint::BoxEndpoint<'static>>,
+        >,
+    ) {
+        self.0.add_routes(route_table);
+    }
+}
+
+fn key_param() -> MetaOperationParam {
+    MetaOperationParam {
+        // As poem-openapi writes a declared header's name.
+        name: HEADER.to_uppercase(),
+        schema: Option::<KeyHeader>::schema_ref(),
+        in_type: MetaParamIn::Header,
+        description: Some(
+            "Optional. Repeating a write with the same key and body answers the first response \
+             again (kept 24 hours) instead of writing twice; the same key with another body is \
+             422, and while the first is still running 409."
+                .to_owned(),
+        ),
+        required: Option::<KeyHeader>::IS_REQUIRED,
+        deprecated: false,
+        explode: true,
+        style: None,
+    }
 }
 
 /// The `Idempotency-Key` header as the document describes it, so clients (and the
@@ -107,10 +168,7 @@ pub async fn layer<E: Endpoint>(
     // Sign-in answers carry access tokens, which are not to be kept at rest; repeating a
     // sign-in is harmless anyway. A request the router will refuse (no such route, or not
     // with this method) gets the router's 404 or 405 whatever its key, and keeps nothing.
-    let writes = matches!(
-        *req.method(),
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    ) && !TOKEN_ROUTES.contains(&req.uri().path())
+    let writes = takes_a_key(req.method(), req.uri().path())
         && routes::table().routes(req.method(), req.uri().path());
     let key = req
         .headers()
