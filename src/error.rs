@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 use poem_openapi::{ApiResponse, Object, payload::Json};
 use sea_orm::DbErr;
 
-use crate::{db::retry, middleware::request_id, service::ServiceError};
+use crate::{db::retry, request_context, service::ServiceError};
 
 /// Seconds a client should wait before retrying when the database is unavailable.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
@@ -97,7 +97,7 @@ fn body(status: u16, code: &str, message: impl Into<String>) -> Json<Box<ErrorBo
         detail: message.clone(),
         message,
         status,
-        request_id: request_id::current(),
+        request_id: request_context::request_id(),
         details: None,
         retry_after: None,
     }))

@@ -12,6 +12,7 @@ pub mod error;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
+pub mod request_context;
 pub mod server;
 pub mod service;
 pub mod state;

@@ -5,19 +5,10 @@
 use poem::{Endpoint, IntoResponse, Request, Response, http::HeaderValue};
 use tracing::Instrument;
 
+use crate::request_context;
+
 pub const HEADER: &str = "x-request-id";
 const MAX_LEN: usize = 128;
-
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being served, or `"unknown"` outside of one.
-pub fn current() -> String {
-    REQUEST_ID
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
 
 /// 1..=128 characters of `[A-Za-z0-9._:-]`: nothing a log line or a header could choke on.
 pub fn is_valid(id: &str) -> bool {
@@ -48,27 +39,26 @@ pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
     let started = std::time::Instant::now();
     let probe = req.uri().path().starts_with("/health");
     let header = HeaderValue::from_str(&id).ok();
-    let mut response = REQUEST_ID
-        .scope(id, async move {
-            // Errors raised outside the converter (CORS refusals) get the JSON shape too.
-            let response = match next.call(req).await {
-                Ok(response) => response.into_response(),
-                Err(err) => super::error_converter::respond(err),
-            };
-            let (status, latency_ms) = (
-                response.status().as_u16(),
-                started.elapsed().as_secs_f64() * 1000.0,
-            );
-            // Container probes call every few seconds; their successes would drown the log.
-            if probe && response.status().is_success() {
-                tracing::debug!(status, latency_ms, "request completed");
-            } else {
-                tracing::info!(status, latency_ms, "request completed");
-            }
-            response
-        })
-        .instrument(span)
-        .await;
+    let mut response = request_context::scope(id, async move {
+        // Errors raised outside the converter (CORS refusals) get the JSON shape too.
+        let response = match next.call(req).await {
+            Ok(response) => response.into_response(),
+            Err(err) => super::error_converter::respond(err),
+        };
+        let (status, latency_ms) = (
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0,
+        );
+        // Container probes call every few seconds; their successes would drown the log.
+        if probe && response.status().is_success() {
+            tracing::debug!(status, latency_ms, "request completed");
+        } else {
+            tracing::info!(status, latency_ms, "request completed");
+        }
+        response
+    })
+    .instrument(span)
+    .await;
     if let Some(header) = header {
         response.headers_mut().insert(HEADER, header);
     }
