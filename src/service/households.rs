@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     ServiceError, ServiceResult,
-    locks::{hold_household, hold_user},
+    locks::{hold_household, hold_household_whole, hold_user},
 };
 use crate::db::{Db, Txn};
 
@@ -148,7 +148,7 @@ pub(super) async fn delete_in(txn: &Txn, household_id: Uuid) -> ServiceResult<()
     // Held first: a request adding an invite, member or expense to it waits until this
     // commits and is then refused for the household being gone, rather than slipping a row
     // in between these deletes and failing the last one.
-    hold_household(txn, household_id).await?;
+    hold_household_whole(txn, household_id).await?;
     expense::Entity::delete_many()
         .filter(expense::Column::HouseholdId.eq(household_id))
         .exec(txn)

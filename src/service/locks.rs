@@ -1,11 +1,13 @@
 //! The locks that hold a rule across its check and its write. On PostgreSQL each is a row
-//! lock (`SELECT ... FOR UPDATE`) held to the end of the transaction, so a second request
-//! for the same user or household waits and then checks what the first one left. SQLite has
-//! no row locks (SeaORM leaves the clause out) and needs none: `Db::begin` opens its write
-//! transactions `IMMEDIATE`, one writer at a time.
+//! lock held to the end of the transaction, so a second request for the same user or
+//! household waits and then checks what the first one left. `FOR NO KEY UPDATE`, not
+//! `FOR UPDATE`: rows that merely refer to the user or household (a todo being added) take
+//! a key-share lock for their foreign key and need not wait. SQLite has no row locks (SeaORM
+//! leaves the clause out) and needs none: `Db::begin` opens its write transactions
+//! `IMMEDIATE`, one writer at a time.
 
 use entities::{household, user};
-use sea_orm::{EntityTrait, QuerySelect};
+use sea_orm::{EntityTrait, QuerySelect, sea_query::LockType};
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult};
@@ -14,7 +16,7 @@ use crate::db::Txn;
 /// Holds `user_id` against other changes of which household they are in.
 pub async fn hold_user(txn: &Txn, user_id: Uuid) -> ServiceResult<()> {
     user::Entity::find_by_id(user_id)
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .one(txn)
         .await?
         .map(|_| ())
@@ -23,6 +25,19 @@ pub async fn hold_user(txn: &Txn, user_id: Uuid) -> ServiceResult<()> {
 
 /// Holds `household_id` against other changes of its members and their roles.
 pub async fn hold_household(txn: &Txn, household_id: Uuid) -> ServiceResult<household::Model> {
+    household::Entity::find_by_id(household_id)
+        .lock(LockType::NoKeyUpdate)
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound("Household not found".into()))
+}
+
+/// Holds `household_id` as `hold_household` does, and also against new rows that refer to
+/// it: for deleting it, so that nothing is added between its deletes.
+pub async fn hold_household_whole(
+    txn: &Txn,
+    household_id: Uuid,
+) -> ServiceResult<household::Model> {
     household::Entity::find_by_id(household_id)
         .lock_exclusive()
         .one(txn)
