@@ -19,6 +19,12 @@ const TRANSIENT_SQLSTATES: &[&str] = &[
     "57P02", // crash_shutdown
     "57P03", // cannot_connect_now: the server is starting up
     "53300", // too_many_connections
+    // The server ended a session whose transaction waited on its client too long: the
+    // connection stalled on the way (see `idle_in_transaction_session_timeout` in `Db`), so
+    // its FATAL error can arrive as the answer to a COMMIT that never reached the server.
+    // The transaction was rolled back; trying again on another connection is safe.
+    "25P03", // idle_in_transaction_session_timeout
+    "25P04", // transaction_timeout (PostgreSQL 17)
 ];
 
 /// What Neon's proxy answers while the compute behind it cannot be reached yet.
@@ -241,6 +247,16 @@ mod tests {
     fn shutdown_and_startup_sqlstates_are_transient() {
         for code in ["57P01", "57P02", "57P03"] {
             assert!(is_transient(&server(code, "terminating")), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_transaction_ended_for_a_silent_client_is_transient() {
+        for code in ["25P03", "25P04"] {
+            assert!(
+                is_transient(&server(code, "terminating connection")),
+                "{code}"
+            );
         }
     }
 
