@@ -173,44 +173,50 @@ async fn upsert_user(
         other => other,
     };
     let now = Utc::now().naive_utc();
-    let txn = state.db.begin().await?;
-    let saved = match existing {
-        Some(user) => {
-            let mut changed = user.into_active_model();
-            changed.email = Set(email);
-            changed.full_name = Set(full_name);
-            changed.profile_picture_url = Set(identity.picture);
-            changed.updated_at = Set(now);
-            changed.update(&txn).await?
-        }
-        // A first sign-in racing another for the same account updates instead of failing.
-        None => {
-            let new = user::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                email: Set(email),
-                full_name: Set(full_name),
-                google_id: Set(google_id),
-                profile_picture_url: Set(identity.picture),
-                is_active: Set(true),
-                created_at: Set(now),
-                updated_at: Set(now),
-            };
-            user::Entity::insert(new)
-                .on_conflict(
-                    OnConflict::column(user::Column::GoogleId)
-                        .update_columns([
-                            user::Column::Email,
-                            user::Column::FullName,
-                            user::Column::ProfilePictureUrl,
-                            user::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec_with_returning(&txn)
-                .await?
-        }
-    };
-    state.db.commit(txn).await?;
+    let saved = state
+        .db
+        .write(|txn| {
+            Box::pin(async move {
+                let saved = match existing {
+                    Some(user) => {
+                        let mut changed = user.into_active_model();
+                        changed.email = Set(email);
+                        changed.full_name = Set(full_name);
+                        changed.profile_picture_url = Set(identity.picture);
+                        changed.updated_at = Set(now);
+                        changed.update(txn).await?
+                    }
+                    // A first sign-in racing another for the same account updates instead of failing.
+                    None => {
+                        let new = user::ActiveModel {
+                            id: Set(Uuid::new_v4()),
+                            email: Set(email),
+                            full_name: Set(full_name),
+                            google_id: Set(google_id),
+                            profile_picture_url: Set(identity.picture),
+                            is_active: Set(true),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                        };
+                        user::Entity::insert(new)
+                            .on_conflict(
+                                OnConflict::column(user::Column::GoogleId)
+                                    .update_columns([
+                                        user::Column::Email,
+                                        user::Column::FullName,
+                                        user::Column::ProfilePictureUrl,
+                                        user::Column::UpdatedAt,
+                                    ])
+                                    .to_owned(),
+                            )
+                            .exec_with_returning(txn)
+                            .await?
+                    }
+                };
+                Ok::<_, ApiError>(saved)
+            })
+        })
+        .await?;
     Ok(saved)
 }
 

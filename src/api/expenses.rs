@@ -513,27 +513,33 @@ impl ExpensesApi {
         membership(&state, new.household_id, me, WhenMissing::Forbidden).await?;
         let shares = shares_for(&state, &new).await?;
         let now = Utc::now().naive_utc();
-        let txn = state.db.begin().await?;
-        let saved = insert_expense(
-            &txn,
-            expense::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                household_id: Set(new.household_id),
-                created_by: Set(me),
-                amount: Set(new.amount.0),
-                description: Set(new.description.0),
-                category: Set(new.category.0),
-                payment_method: Set(new.payment_method.0),
-                date: Set(new.date.map_or(now, |d| d.0)),
-                split_type: Set(new.split_type.0),
-                is_personal: Set(new.is_personal),
-                created_at: Set(now),
-                updated_at: Set(now),
-            },
-            shares,
-        )
-        .await?;
-        state.db.commit(txn).await?;
+        let saved = state
+            .db
+            .write(|txn| {
+                Box::pin(async move {
+                    let saved = insert_expense(
+                        txn,
+                        expense::ActiveModel {
+                            id: Set(Uuid::new_v4()),
+                            household_id: Set(new.household_id),
+                            created_by: Set(me),
+                            amount: Set(new.amount.0),
+                            description: Set(new.description.0),
+                            category: Set(new.category.0),
+                            payment_method: Set(new.payment_method.0),
+                            date: Set(new.date.map_or(now, |d| d.0)),
+                            split_type: Set(new.split_type.0),
+                            is_personal: Set(new.is_personal),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                        },
+                        shares,
+                    )
+                    .await?;
+                    Ok::<_, ApiError>(saved)
+                })
+            })
+            .await?;
         Ok(Created::Expense(Json(with_splits(&state, saved).await?)))
     }
 
@@ -698,28 +704,34 @@ impl ExpensesApi {
         ids.sort_unstable();
         ids.dedup();
         let now = Utc::now().naive_utc();
-        let txn = state.db.begin().await?;
-        let found = expense_split::Entity::find()
-            .filter(expense_split::Column::ExpenseId.eq(expense.id))
-            .filter(expense_split::Column::Id.is_in(ids.clone()))
-            .all(&txn)
-            .await?;
-        if found.len() != ids.len() {
-            return Err(ApiError::not_found("Some split IDs were not found"));
-        }
-        // Only rows still unsettled change, so concurrent settlements count each split once.
-        let settled = expense_split::Entity::update_many()
-            .set(expense_split::ActiveModel {
-                is_settled: Set(true),
-                settled_at: Set(Some(now)),
-                ..Default::default()
+        let settled = state
+            .db
+            .write(|txn| {
+                Box::pin(async move {
+                    let found = expense_split::Entity::find()
+                        .filter(expense_split::Column::ExpenseId.eq(expense.id))
+                        .filter(expense_split::Column::Id.is_in(ids.clone()))
+                        .all(txn)
+                        .await?;
+                    if found.len() != ids.len() {
+                        return Err(ApiError::not_found("Some split IDs were not found"));
+                    }
+                    // Only rows still unsettled change, so concurrent settlements count each split once.
+                    let settled = expense_split::Entity::update_many()
+                        .set(expense_split::ActiveModel {
+                            is_settled: Set(true),
+                            settled_at: Set(Some(now)),
+                            ..Default::default()
+                        })
+                        .filter(expense_split::Column::ExpenseId.eq(expense.id))
+                        .filter(expense_split::Column::Id.is_in(ids))
+                        .filter(expense_split::Column::IsSettled.eq(false))
+                        .exec_with_returning(txn)
+                        .await?;
+                    Ok::<_, ApiError>(settled)
+                })
             })
-            .filter(expense_split::Column::ExpenseId.eq(expense.id))
-            .filter(expense_split::Column::Id.is_in(ids))
-            .filter(expense_split::Column::IsSettled.eq(false))
-            .exec_with_returning(&txn)
             .await?;
-        state.db.commit(txn).await?;
         let split_ids: Vec<Uuid> = settled.into_iter().map(|s| s.id).collect();
         Ok(Json(SettlementResponse {
             settled_count: split_ids.len() as u64,

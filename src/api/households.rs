@@ -545,11 +545,17 @@ impl HouseholdsApi {
         if invite.status != InviteStatus::Pending {
             return Err(ApiError::bad_request("Can only cancel pending invites"));
         }
-        let txn = state.db.begin().await?;
-        let mut cancelled = invite.into_active_model();
-        cancelled.status = Set(InviteStatus::Expired);
-        cancelled.update(&txn).await?;
-        state.db.commit(txn).await?;
+        state
+            .db
+            .write(|txn| {
+                Box::pin(async move {
+                    let mut cancelled = invite.into_active_model();
+                    cancelled.status = Set(InviteStatus::Expired);
+                    cancelled.update(txn).await?;
+                    Ok::<_, ApiError>(())
+                })
+            })
+            .await?;
         Ok(NoContent::Done)
     }
 

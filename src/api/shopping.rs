@@ -460,11 +460,17 @@ fn set_purchased(
 }
 
 async fn delete_item(state: &AppState, item_id: Uuid) -> ApiResult<NoContent> {
-    let txn = state.db.begin().await?;
-    shopping_list_item::Entity::delete_by_id(item_id)
-        .exec(&txn)
+    state
+        .db
+        .write(|txn| {
+            Box::pin(async move {
+                shopping_list_item::Entity::delete_by_id(item_id)
+                    .exec(txn)
+                    .await?;
+                Ok::<_, ApiError>(())
+            })
+        })
         .await?;
-    state.db.commit(txn).await?;
     Ok(NoContent::Done)
 }
 
@@ -502,20 +508,26 @@ impl ShoppingApi {
         let new = body.0;
         membership(&state, new.household_id, auth.0.id, WhenMissing::Forbidden).await?;
         let now = Utc::now().naive_utc();
-        let txn = state.db.begin().await?;
-        let saved = shopping_list::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            household_id: Set(new.household_id),
-            name: Set(new.name.0),
-            description: Set(new.description.map(String::from)),
-            status: Set(ShoppingListStatus::Active),
-            created_by: Set(auth.0.id),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        state.db.commit(txn).await?;
+        let saved = state
+            .db
+            .write(|txn| {
+                Box::pin(async move {
+                    let saved = shopping_list::ActiveModel {
+                        id: Set(Uuid::new_v4()),
+                        household_id: Set(new.household_id),
+                        name: Set(new.name.0),
+                        description: Set(new.description.map(String::from)),
+                        status: Set(ShoppingListStatus::Active),
+                        created_by: Set(auth.0.id),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    }
+                    .insert(txn)
+                    .await?;
+                    Ok::<_, ApiError>(saved)
+                })
+            })
+            .await?;
         Ok(ListCreated::List(Json(saved.into())))
     }
 
@@ -639,18 +651,24 @@ impl ShoppingApi {
                 "Category with this name already exists",
             ));
         }
-        let txn = state.db.begin().await?;
-        let saved = item_category::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            name: Set(new.name.0),
-            icon: Set(new.icon.map(String::from)),
-            color: Set(new.color.map(String::from)),
-            household_id: Set(new.household_id),
-            created_at: Set(Utc::now().naive_utc()),
-        }
-        .insert(&txn)
-        .await?;
-        state.db.commit(txn).await?;
+        let saved = state
+            .db
+            .write(|txn| {
+                Box::pin(async move {
+                    let saved = item_category::ActiveModel {
+                        id: Set(Uuid::new_v4()),
+                        name: Set(new.name.0),
+                        icon: Set(new.icon.map(String::from)),
+                        color: Set(new.color.map(String::from)),
+                        household_id: Set(new.household_id),
+                        created_at: Set(Utc::now().naive_utc()),
+                    }
+                    .insert(txn)
+                    .await?;
+                    Ok::<_, ApiError>(saved)
+                })
+            })
+            .await?;
         Ok(CategoryCreated::Category(Json(saved.into())))
     }
 
@@ -748,11 +766,17 @@ impl ShoppingApi {
         list_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
         let list = list_for_member(&state, list_id.0, auth.0.id).await?;
-        let txn = state.db.begin().await?;
-        shopping_list::Entity::delete_by_id(list.id)
-            .exec(&txn)
+        state
+            .db
+            .write(|txn| {
+                Box::pin(async move {
+                    shopping_list::Entity::delete_by_id(list.id)
+                        .exec(txn)
+                        .await?;
+                    Ok::<_, ApiError>(())
+                })
+            })
             .await?;
-        state.db.commit(txn).await?;
         Ok(NoContent::Done)
     }
 
@@ -810,32 +834,38 @@ impl ShoppingApi {
             require_assignable(&state, list.household_id, assignee).await?;
         }
         let now = Utc::now().naive_utc();
-        let txn = state.db.begin().await?;
-        let saved = shopping_list_item::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            shopping_list_id: Set(list.id),
-            name: Set(new.name.0),
-            quantity: Set(new.quantity),
-            unit: Set(new.unit.map(String::from)),
-            category: Set(new.category.map(String::from)),
-            is_purchased: Set(false),
-            assigned_to_id: Set(new.assigned_to_id),
-            price: Set(new.price.map(|a| a.0)),
-            notes: Set(new.notes.map(String::from)),
-            is_recurring: Set(new.is_recurring),
-            recurring_pattern: Set(new.recurring_pattern.map(String::from)),
-            recurring_until: Set(new.recurring_until.map(|t| t.0)),
-            last_recurring_date: Set(None),
-            checked_off_by: Set(None),
-            checked_off_at: Set(None),
-            position: Set(new.position),
-            created_by: Set(auth.0.id),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        state.db.commit(txn).await?;
+        let saved = state
+            .db
+            .write(|txn| {
+                Box::pin(async move {
+                    let saved = shopping_list_item::ActiveModel {
+                        id: Set(Uuid::new_v4()),
+                        shopping_list_id: Set(list.id),
+                        name: Set(new.name.0),
+                        quantity: Set(new.quantity),
+                        unit: Set(new.unit.map(String::from)),
+                        category: Set(new.category.map(String::from)),
+                        is_purchased: Set(false),
+                        assigned_to_id: Set(new.assigned_to_id),
+                        price: Set(new.price.map(|a| a.0)),
+                        notes: Set(new.notes.map(String::from)),
+                        is_recurring: Set(new.is_recurring),
+                        recurring_pattern: Set(new.recurring_pattern.map(String::from)),
+                        recurring_until: Set(new.recurring_until.map(|t| t.0)),
+                        last_recurring_date: Set(None),
+                        checked_off_by: Set(None),
+                        checked_off_at: Set(None),
+                        position: Set(new.position),
+                        created_by: Set(auth.0.id),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    }
+                    .insert(txn)
+                    .await?;
+                    Ok::<_, ApiError>(saved)
+                })
+            })
+            .await?;
         Ok(ItemCreated::Item(Json(saved.into())))
     }
 

@@ -32,7 +32,10 @@ use super::{
     timestamp::Timestamp,
 };
 use crate::{
-    auth::BearerAuth, domain::todo_status::completed_at, error::ApiResult, state::AppState,
+    auth::BearerAuth,
+    domain::todo_status::completed_at,
+    error::{ApiError, ApiResult},
+    state::AppState,
 };
 
 const TODO_NOT_FOUND: &str = "Todo not found";
@@ -254,27 +257,33 @@ impl TodosApi {
             require_assignable(&state, new.household_id, assignee).await?;
         }
         let now = Utc::now().naive_utc();
-        let txn = state.db.begin().await?;
-        let saved = todo::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            household_id: Set(new.household_id),
-            title: Set(new.title.0),
-            description: Set(new.description.map(String::from)),
-            status: Set(TodoStatus::Pending),
-            priority: Set(new.priority.0),
-            due_date: Set(new.due_date.map(|t| t.0)),
-            assigned_to_id: Set(new.assigned_to_id),
-            created_by: Set(me),
-            recurring_pattern: Set(new.recurring_pattern.map(String::from)),
-            recurring_until: Set(new.recurring_until.map(|t| t.0)),
-            parent_todo_id: Set(None),
-            completed_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        state.db.commit(txn).await?;
+        let saved = state
+            .db
+            .write(|txn| {
+                Box::pin(async move {
+                    let saved = todo::ActiveModel {
+                        id: Set(Uuid::new_v4()),
+                        household_id: Set(new.household_id),
+                        title: Set(new.title.0),
+                        description: Set(new.description.map(String::from)),
+                        status: Set(TodoStatus::Pending),
+                        priority: Set(new.priority.0),
+                        due_date: Set(new.due_date.map(|t| t.0)),
+                        assigned_to_id: Set(new.assigned_to_id),
+                        created_by: Set(me),
+                        recurring_pattern: Set(new.recurring_pattern.map(String::from)),
+                        recurring_until: Set(new.recurring_until.map(|t| t.0)),
+                        parent_todo_id: Set(None),
+                        completed_at: Set(None),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    }
+                    .insert(txn)
+                    .await?;
+                    Ok::<_, ApiError>(saved)
+                })
+            })
+            .await?;
         Ok(Created::Todo(Json(saved.into())))
     }
 
