@@ -516,28 +516,24 @@ impl ExpensesApi {
         let saved = state
             .db
             .write(|txn| {
-                Box::pin(async move {
-                    let saved = insert_expense(
-                        txn,
-                        expense::ActiveModel {
-                            id: Set(Uuid::new_v4()),
-                            household_id: Set(new.household_id),
-                            created_by: Set(me),
-                            amount: Set(new.amount.0),
-                            description: Set(new.description.0),
-                            category: Set(new.category.0),
-                            payment_method: Set(new.payment_method.0),
-                            date: Set(new.date.map_or(now, |d| d.0)),
-                            split_type: Set(new.split_type.0),
-                            is_personal: Set(new.is_personal),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                        },
-                        shares,
-                    )
-                    .await?;
-                    Ok::<_, ApiError>(saved)
-                })
+                Box::pin(insert_expense(
+                    txn,
+                    expense::ActiveModel {
+                        id: Set(Uuid::new_v4()),
+                        household_id: Set(new.household_id),
+                        created_by: Set(me),
+                        amount: Set(new.amount.0),
+                        description: Set(new.description.0),
+                        category: Set(new.category.0),
+                        payment_method: Set(new.payment_method.0),
+                        date: Set(new.date.map_or(now, |d| d.0)),
+                        split_type: Set(new.split_type.0),
+                        is_personal: Set(new.is_personal),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    },
+                    shares,
+                ))
             })
             .await?;
         Ok(Created::Expense(Json(with_splits(&state, saved).await?)))

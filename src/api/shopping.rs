@@ -462,14 +462,7 @@ fn set_purchased(
 async fn delete_item(state: &AppState, item_id: Uuid) -> ApiResult<NoContent> {
     state
         .db
-        .write(|txn| {
-            Box::pin(async move {
-                shopping_list_item::Entity::delete_by_id(item_id)
-                    .exec(txn)
-                    .await?;
-                Ok::<_, ApiError>(())
-            })
-        })
+        .write(|txn| Box::pin(shopping_list_item::Entity::delete_by_id(item_id).exec(txn)))
         .await?;
     Ok(NoContent::Done)
 }
@@ -511,8 +504,8 @@ impl ShoppingApi {
         let saved = state
             .db
             .write(|txn| {
-                Box::pin(async move {
-                    let saved = shopping_list::ActiveModel {
+                Box::pin(
+                    shopping_list::ActiveModel {
                         id: Set(Uuid::new_v4()),
                         household_id: Set(new.household_id),
                         name: Set(new.name.0),
@@ -522,10 +515,8 @@ impl ShoppingApi {
                         created_at: Set(now),
                         updated_at: Set(now),
                     }
-                    .insert(txn)
-                    .await?;
-                    Ok::<_, ApiError>(saved)
-                })
+                    .insert(txn),
+                )
             })
             .await?;
         Ok(ListCreated::List(Json(saved.into())))
@@ -654,8 +645,8 @@ impl ShoppingApi {
         let saved = state
             .db
             .write(|txn| {
-                Box::pin(async move {
-                    let saved = item_category::ActiveModel {
+                Box::pin(
+                    item_category::ActiveModel {
                         id: Set(Uuid::new_v4()),
                         name: Set(new.name.0),
                         icon: Set(new.icon.map(String::from)),
@@ -663,10 +654,8 @@ impl ShoppingApi {
                         household_id: Set(new.household_id),
                         created_at: Set(Utc::now().naive_utc()),
                     }
-                    .insert(txn)
-                    .await?;
-                    Ok::<_, ApiError>(saved)
-                })
+                    .insert(txn),
+                )
             })
             .await?;
         Ok(CategoryCreated::Category(Json(saved.into())))
@@ -768,14 +757,7 @@ impl ShoppingApi {
         let list = list_for_member(&state, list_id.0, auth.0.id).await?;
         state
             .db
-            .write(|txn| {
-                Box::pin(async move {
-                    shopping_list::Entity::delete_by_id(list.id)
-                        .exec(txn)
-                        .await?;
-                    Ok::<_, ApiError>(())
-                })
-            })
+            .write(|txn| Box::pin(shopping_list::Entity::delete_by_id(list.id).exec(txn)))
             .await?;
         Ok(NoContent::Done)
     }
@@ -837,8 +819,8 @@ impl ShoppingApi {
         let saved = state
             .db
             .write(|txn| {
-                Box::pin(async move {
-                    let saved = shopping_list_item::ActiveModel {
+                Box::pin(
+                    shopping_list_item::ActiveModel {
                         id: Set(Uuid::new_v4()),
                         shopping_list_id: Set(list.id),
                         name: Set(new.name.0),
@@ -860,10 +842,8 @@ impl ShoppingApi {
                         created_at: Set(now),
                         updated_at: Set(now),
                     }
-                    .insert(txn)
-                    .await?;
-                    Ok::<_, ApiError>(saved)
-                })
+                    .insert(txn),
+                )
             })
             .await?;
         Ok(ItemCreated::Item(Json(saved.into())))

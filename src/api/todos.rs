@@ -32,10 +32,7 @@ use super::{
     timestamp::Timestamp,
 };
 use crate::{
-    auth::BearerAuth,
-    domain::todo_status::completed_at,
-    error::{ApiError, ApiResult},
-    state::AppState,
+    auth::BearerAuth, domain::todo_status::completed_at, error::ApiResult, state::AppState,
 };
 
 const TODO_NOT_FOUND: &str = "Todo not found";
@@ -260,8 +257,8 @@ impl TodosApi {
         let saved = state
             .db
             .write(|txn| {
-                Box::pin(async move {
-                    let saved = todo::ActiveModel {
+                Box::pin(
+                    todo::ActiveModel {
                         id: Set(Uuid::new_v4()),
                         household_id: Set(new.household_id),
                         title: Set(new.title.0),
@@ -278,10 +275,8 @@ impl TodosApi {
                         created_at: Set(now),
                         updated_at: Set(now),
                     }
-                    .insert(txn)
-                    .await?;
-                    Ok::<_, ApiError>(saved)
-                })
+                    .insert(txn),
+                )
             })
             .await?;
         Ok(Created::Todo(Json(saved.into())))

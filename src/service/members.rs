@@ -77,9 +77,12 @@ pub async fn remove(
 pub async fn leave(db: &Db, household_id: Uuid, user_id: Uuid) -> ServiceResult<()> {
     db.write(|txn| {
         Box::pin(async move {
-            hold_household(txn, household_id)
-                .await
-                .map_err(|_| ServiceError::NotFound(NOT_A_MEMBER.into()))?;
+            match hold_household(txn, household_id).await {
+                Err(ServiceError::NotFound(_)) => {
+                    return Err(ServiceError::NotFound(NOT_A_MEMBER.into()));
+                }
+                held => held?,
+            };
             let mine = membership_of(txn, household_id, user_id)
                 .await?
                 .ok_or(ServiceError::NotFound(NOT_A_MEMBER.into()))?;
