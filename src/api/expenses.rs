@@ -25,9 +25,7 @@ use uuid::Uuid;
 use super::{
     amount::{Amount, PositiveAmount},
     choice::Choice,
-    membership::{WhenMissing, membership, scoped_row},
     nullable::Nullable,
-    people::users_by_id,
     text::Text,
     timestamp::Timestamp,
 };
@@ -35,6 +33,7 @@ use crate::{
     auth::BearerAuth,
     domain::splits::{equal_shares, sums_to},
     error::{ApiError, ApiResult},
+    service::access::{Caller, WhenMissing, membership, scoped_read},
     state::AppState,
 };
 
@@ -288,8 +287,8 @@ pub(super) async fn splits_of(
 /// An expense with its splits and the names of everyone in it.
 async fn with_splits(state: &AppState, expense: expense::Model) -> ApiResult<ExpenseWithSplits> {
     let splits = splits_of(state, vec![expense.id]).await?;
-    let people = users_by_id(
-        state,
+    let people = crate::service::people::People::load(
+        &state.db,
         splits.iter().map(|s| s.user_id).chain([expense.created_by]),
     )
     .await?;
@@ -303,11 +302,11 @@ async fn with_splits(state: &AppState, expense: expense::Model) -> ApiResult<Exp
             is_settled: s.is_settled,
             settled_at: s.settled_at.map(Into::into),
             created_at: s.created_at.into(),
-            user_email: people.get(&s.user_id).map(|u| u.email.clone()),
-            user_name: people.get(&s.user_id).map(|u| u.full_name.clone()),
+            user_email: people.get(s.user_id).map(|u| u.email.clone()),
+            user_name: people.get(s.user_id).map(|u| u.full_name.clone()),
         })
         .collect();
-    let creator = people.get(&expense.created_by);
+    let creator = people.get(expense.created_by);
     Ok(ExpenseWithSplits {
         expense: ExpenseResponse::new(expense, creator),
         splits,
@@ -376,7 +375,7 @@ async fn shares_for(state: &AppState, new: &ExpenseCreate) -> ApiResult<Vec<(Uui
 /// every household the caller is in.
 async fn scope(state: &AppState, household_id: Option<Uuid>, me: Uuid) -> ApiResult<Vec<Uuid>> {
     if let Some(id) = household_id {
-        membership(state, id, me, WhenMissing::Forbidden).await?;
+        membership(&state.db, id, me, WhenMissing::Forbidden).await?;
         return Ok(vec![id]);
     }
     Ok(state
@@ -398,14 +397,14 @@ async fn expense_for_member(
     expense_id: Uuid,
     user_id: Uuid,
 ) -> ApiResult<expense::Model> {
-    scoped_row::<expense::Entity>(
-        state,
+    Ok(scoped_read::<expense::Entity>(
+        &state.db,
+        Caller::user(user_id),
         expense_id,
         expense::Column::HouseholdId,
-        user_id,
         EXPENSE_NOT_FOUND,
     )
-    .await
+    .await?)
 }
 
 /// Inserts an expense and its splits; the payer's own split is created settled.
@@ -477,8 +476,8 @@ async fn update_expense(
     }
     changed.updated_at = Set(Utc::now().naive_utc());
     let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
-    let people = users_by_id(state, [saved.created_by]).await?;
-    let creator = people.get(&saved.created_by);
+    let people = crate::service::people::People::load(&state.db, [saved.created_by]).await?;
+    let creator = people.get(saved.created_by);
     Ok(Json(ExpenseResponse::new(saved, creator)))
 }
 
@@ -510,7 +509,7 @@ impl ExpensesApi {
     ) -> ApiResult<Created> {
         let me = auth.0.id;
         let new = body.0;
-        membership(&state, new.household_id, me, WhenMissing::Forbidden).await?;
+        membership(&state.db, new.household_id, me, WhenMissing::Forbidden).await?;
         let shares = shares_for(&state, &new).await?;
         let now = Utc::now().naive_utc();
         let saved = state
@@ -602,12 +601,14 @@ impl ExpensesApi {
                 }
             })
             .await?;
-        let people = users_by_id(&state, expenses.iter().map(|e| e.created_by)).await?;
+        let people =
+            crate::service::people::People::load(&state.db, expenses.iter().map(|e| e.created_by))
+                .await?;
         Ok(Json(
             expenses
                 .into_iter()
                 .map(|e| {
-                    let creator = people.get(&e.created_by);
+                    let creator = people.get(e.created_by);
                     ExpenseResponse::new(e, creator)
                 })
                 .collect(),
@@ -750,7 +751,7 @@ impl ExpensesApi {
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<ExpenseSummary>> {
         let household_id = household_id.0;
-        membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
+        membership(&state.db, household_id, auth.0.id, WhenMissing::Forbidden).await?;
         let expenses = state
             .db
             .read(|conn| async move {
@@ -763,7 +764,9 @@ impl ExpensesApi {
             .await?;
         let splits = splits_of(&state, expenses.iter().map(|e| e.id).collect()).await?;
         let members = members_of(&state, household_id).await?;
-        let people = users_by_id(&state, members.iter().map(|m| m.user_id)).await?;
+        let people =
+            crate::service::people::People::load(&state.db, members.iter().map(|m| m.user_id))
+                .await?;
         let settled: Money = splits
             .iter()
             .filter(|s| s.is_settled)
@@ -776,7 +779,7 @@ impl ExpensesApi {
             .sum();
         let user_balances = members
             .iter()
-            .filter_map(|m| people.get(&m.user_id))
+            .filter_map(|m| people.get(m.user_id))
             .map(|u| {
                 let paid: Money = expenses
                     .iter()
@@ -913,7 +916,7 @@ impl ExpensesApi {
         household_id: Query<Uuid>,
     ) -> ApiResult<Json<TaskSuggestionsResponse>> {
         let household_id = household_id.0;
-        membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
+        membership(&state.db, household_id, auth.0.id, WhenMissing::Forbidden).await?;
         let context = household_context(&state, household_id).await?;
         let suggestions = state
             .ai

@@ -16,15 +16,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    choice::Choice,
-    membership::{Membership, WhenMissing, membership},
-    text::Text,
-    timestamp::Timestamp,
-};
+use super::{choice::Choice, text::Text, timestamp::Timestamp};
 use crate::{
     auth::BearerAuth,
     error::{ApiError, ApiResult},
+    service::access::{Membership, WhenMissing, membership},
     service::{households, members},
     state::AppState,
 };
@@ -330,7 +326,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<HouseholdWithMembers>> {
         let Membership { household, .. } =
-            membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
+            membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
         let members = members_with_users(&state, household.id).await?;
         Ok(Json(HouseholdWithMembers {
             id: household.id,
@@ -354,7 +350,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         body: Json<HouseholdCreate>,
     ) -> ApiResult<Json<HouseholdResponse>> {
-        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
         let (household, count) =
@@ -374,7 +370,7 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
         households::delete(&state.db, owner.household.id).await?;
@@ -394,7 +390,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<MemberWithUser>>> {
         let Membership { household, .. } =
-            membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
+            membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
         Ok(Json(members_with_users(&state, household.id).await?))
     }
 
@@ -411,7 +407,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<InviteResponse>>> {
         let Membership { household, .. } =
-            membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
+            membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
         let now = Utc::now().naive_utc();
         let invites = state
             .db
@@ -441,7 +437,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         body: Json<InviteCreate>,
     ) -> ApiResult<Json<InviteResponse>> {
-        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
         let household_id = owner.household.id;
@@ -504,7 +500,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         _body: Json<CreatePublicInviteRequest>,
     ) -> ApiResult<Json<InviteResponse>> {
-        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
         save_invite(
@@ -527,7 +523,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         invite_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
         let household_id = owner.household.id;
@@ -573,7 +569,7 @@ impl HouseholdsApi {
         member_id: Path<Uuid>,
         body: Json<MemberRoleUpdate>,
     ) -> ApiResult<Json<MemberWithUser>> {
-        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
         let (member, user) = members::change_role(
@@ -600,7 +596,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         member_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let owner = membership(&state, household_id.0, auth.0.id, WhenMissing::NotFound)
+        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
             .await?
             .require_owner()?;
         members::remove(&state.db, owner.household.id, auth.0.id, member_id.0).await?;

@@ -1,20 +1,14 @@
-//! Partial updates: a field left out leaves the column as it is, an explicit `null` clears
-//! it, and a value sets it.
+//! A nullable field of a request, as the service's partial update takes it.
 
 use poem_openapi::types::MaybeUndefined;
-use sea_orm::ActiveValue::{self, Set};
 
-/// Applies one nullable field of a partial update to its column.
-pub fn apply<T, V>(
-    column: &mut ActiveValue<Option<V>>,
-    update: MaybeUndefined<T>,
-    convert: impl FnOnce(T) -> V,
-) where
-    Option<V>: Into<sea_orm::Value>,
-{
+use crate::service::patch::Patch;
+
+/// `update` converted by `convert`: left out keeps, `null` clears, a value sets.
+pub fn patch<T, V>(update: MaybeUndefined<T>, convert: impl FnOnce(T) -> V) -> Patch<V> {
     match update {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => *column = Set(None),
-        MaybeUndefined::Value(value) => *column = Set(Some(convert(value))),
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(value) => Patch::Set(convert(value)),
     }
 }

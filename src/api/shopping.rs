@@ -21,17 +21,16 @@ use uuid::Uuid;
 use super::{
     amount::{Amount, Price},
     choice::Choice,
-    membership::{WhenMissing, membership, require_assignable, scoped_row},
     nullable::Nullable,
-    page::page,
-    partial::apply,
-    people::users_by_id,
+    partial::patch,
     text::Text,
     timestamp::Timestamp,
 };
 use crate::{
     auth::BearerAuth,
     error::{ApiError, ApiResult},
+    service::access::{Caller, WhenMissing, membership, require_assignable, scoped_read},
+    service::page::Page,
     state::AppState,
 };
 
@@ -390,7 +389,13 @@ async fn item_for_member(
     let Some((item, Some(list))) = found else {
         return Err(ApiError::not_found(ITEM_NOT_FOUND));
     };
-    membership(state, list.household_id, user_id, WhenMissing::Forbidden).await?;
+    membership(
+        &state.db,
+        list.household_id,
+        user_id,
+        WhenMissing::Forbidden,
+    )
+    .await?;
     Ok((list, item))
 }
 
@@ -402,7 +407,7 @@ async fn update_item(
     caller: Uuid,
 ) -> ApiResult<Json<ItemResponse>> {
     if let MaybeUndefined::Value(assignee) = update.assigned_to_id {
-        require_assignable(state, list.household_id, assignee).await?;
+        require_assignable(state.db.connection(), list.household_id, assignee).await?;
     }
     let mut changed = current.clone().into_active_model();
     if let Some(name) = update.name {
@@ -420,19 +425,13 @@ async fn update_item(
     if let Some(position) = update.position {
         changed.position = Set(position);
     }
-    apply(&mut changed.unit, update.unit, String::from);
-    apply(&mut changed.category, update.category, String::from);
-    apply(&mut changed.assigned_to_id, update.assigned_to_id, |v| v);
-    apply(&mut changed.price, update.price, |a| a.0);
-    apply(&mut changed.notes, update.notes, String::from);
-    apply(
-        &mut changed.recurring_pattern,
-        update.recurring_pattern,
-        String::from,
-    );
-    apply(&mut changed.recurring_until, update.recurring_until, |t| {
-        t.0
-    });
+    patch(update.unit, String::from).apply(&mut changed.unit);
+    patch(update.category, String::from).apply(&mut changed.category);
+    patch(update.assigned_to_id, |v| v).apply(&mut changed.assigned_to_id);
+    patch(update.price, |a| a.0).apply(&mut changed.price);
+    patch(update.notes, String::from).apply(&mut changed.notes);
+    patch(update.recurring_pattern, String::from).apply(&mut changed.recurring_pattern);
+    patch(update.recurring_until, |t| t.0).apply(&mut changed.recurring_until);
     changed.updated_at = Set(Utc::now().naive_utc());
     let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
     Ok(Json(saved.into()))
@@ -472,14 +471,14 @@ async fn list_for_member(
     list_id: Uuid,
     user_id: Uuid,
 ) -> ApiResult<shopping_list::Model> {
-    scoped_row::<shopping_list::Entity>(
-        state,
+    Ok(scoped_read::<shopping_list::Entity>(
+        &state.db,
+        Caller::user(user_id),
         list_id,
         shopping_list::Column::HouseholdId,
-        user_id,
         LIST_NOT_FOUND,
     )
-    .await
+    .await?)
 }
 
 pub struct ShoppingApi;
@@ -499,7 +498,13 @@ impl ShoppingApi {
         body: Json<ShoppingListCreate>,
     ) -> ApiResult<ListCreated> {
         let new = body.0;
-        membership(&state, new.household_id, auth.0.id, WhenMissing::Forbidden).await?;
+        membership(
+            &state.db,
+            new.household_id,
+            auth.0.id,
+            WhenMissing::Forbidden,
+        )
+        .await?;
         let now = Utc::now().naive_utc();
         let saved = state
             .db
@@ -547,7 +552,7 @@ impl ShoppingApi {
         limit: Query<Option<u64>>,
     ) -> ApiResult<Json<Vec<ShoppingListResponse>>> {
         let household_id = household_id.0;
-        membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
+        membership(&state.db, household_id, auth.0.id, WhenMissing::Forbidden).await?;
         let (status, include_archived) = (status.0.map(|s| s.0), include_archived.0);
         let lists = state
             .db
@@ -566,7 +571,11 @@ impl ShoppingApi {
                 query.all(&conn).await
             })
             .await?;
-        let lists = page(lists, skip.0, limit.0);
+        let lists = Page {
+            skip: skip.0,
+            limit: limit.0,
+        }
+        .of(lists);
         Ok(Json(lists.into_iter().map(Into::into).collect()))
     }
 
@@ -584,7 +593,7 @@ impl ShoppingApi {
     ) -> ApiResult<Json<Vec<CategoryResponse>>> {
         let household_id = household_id.0;
         if let Some(household_id) = household_id {
-            membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
+            membership(&state.db, household_id, auth.0.id, WhenMissing::Forbidden).await?;
         }
         let categories = state
             .db
@@ -617,7 +626,7 @@ impl ShoppingApi {
     ) -> ApiResult<CategoryCreated> {
         let new = body.0;
         if let Some(household_id) = new.household_id {
-            membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
+            membership(&state.db, household_id, auth.0.id, WhenMissing::Forbidden).await?;
         }
         let (name, household_id) = (new.name.0.clone(), new.household_id);
         let duplicate = state
@@ -689,12 +698,12 @@ impl ShoppingApi {
             ids.extend(item.assigned_to_id);
             ids.extend(item.checked_off_by);
         }
-        let people = users_by_id(&state, ids).await?;
+        let people = crate::service::people::People::load(&state.db, ids).await?;
         let name = |id: Option<Uuid>| {
-            id.and_then(|id| people.get(&id))
+            id.and_then(|id| people.get(id))
                 .map(|u| u.full_name.clone())
         };
-        let email = |id: Option<Uuid>| id.and_then(|id| people.get(&id)).map(|u| u.email.clone());
+        let email = |id: Option<Uuid>| id.and_then(|id| people.get(id)).map(|u| u.email.clone());
         let items = items
             .into_iter()
             .map(|item| ItemWithDetails {
@@ -736,7 +745,7 @@ impl ShoppingApi {
         if let Some(status) = update.status.0 {
             changed.status = Set(status.0);
         }
-        apply(&mut changed.description, update.description, String::from);
+        patch(update.description, String::from).apply(&mut changed.description);
         changed.updated_at = Set(Utc::now().naive_utc());
         let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
         Ok(Json(saved.into()))
@@ -813,7 +822,7 @@ impl ShoppingApi {
         let list = list_for_member(&state, list_id.0, auth.0.id).await?;
         let new = body.0;
         if let Some(assignee) = new.assigned_to_id {
-            require_assignable(&state, list.household_id, assignee).await?;
+            require_assignable(state.db.connection(), list.household_id, assignee).await?;
         }
         let now = Utc::now().naive_utc();
         let saved = state
@@ -881,7 +890,11 @@ impl ShoppingApi {
             is_purchased.0,
         )
         .await?;
-        let items = page(items, skip.0, limit.0);
+        let items = Page {
+            skip: skip.0,
+            limit: limit.0,
+        }
+        .of(items);
         Ok(Json(items.into_iter().map(Into::into).collect()))
     }
 

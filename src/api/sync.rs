@@ -31,9 +31,8 @@ use super::{
     amount::Amount,
     choice::Choice,
     expenses::{insert_expense, members_of, splits_of},
-    membership::{WhenMissing, membership},
     nullable::{JsonType, Nullable},
-    partial::apply,
+    partial::patch,
     text::Text,
     timestamp::Timestamp,
 };
@@ -42,6 +41,7 @@ use crate::{
     db::{Txn, retry::is_transient},
     domain::{splits::equal_shares, todo_status::completed_at},
     error::{ApiError, ApiResult},
+    service::access::{WhenMissing, membership},
     state::AppState,
 };
 
@@ -341,17 +341,9 @@ impl Context {
         if let MaybeUndefined::Value(priority) = field::<Choice<TodoPriority>>(row, "priority")? {
             changed.priority = Set(priority.0);
         }
-        apply(
-            &mut changed.description,
-            text(row, "description", 2000)?,
-            |v| v,
-        );
-        apply(
-            &mut changed.due_date,
-            field::<Timestamp>(row, "due_date")?,
-            |t| t.0,
-        );
-        apply(&mut changed.assigned_to_id, self.assignee(row)?, |v| v);
+        patch(text(row, "description", 2000)?, |v| v).apply(&mut changed.description);
+        patch(field::<Timestamp>(row, "due_date")?, |t| t.0).apply(&mut changed.due_date);
+        patch(self.assignee(row)?, |v| v).apply(&mut changed.assigned_to_id);
         changed.updated_at = Set(self.now);
         changed.update(txn).await?;
         Ok(())
@@ -393,11 +385,7 @@ impl Context {
         if let MaybeUndefined::Value(status) = field::<Choice<ShoppingListStatus>>(row, "status")? {
             changed.status = Set(status.0);
         }
-        apply(
-            &mut changed.description,
-            text(row, "description", 1000)?,
-            |v| v,
-        );
+        patch(text(row, "description", 1000)?, |v| v).apply(&mut changed.description);
         changed.updated_at = Set(self.now);
         changed.update(txn).await?;
         Ok(())
@@ -486,9 +474,9 @@ impl Context {
             changed.checked_off_by = Set(purchased.then_some(self.user_id));
             changed.checked_off_at = Set(purchased.then_some(self.now));
         }
-        apply(&mut changed.unit, text(row, "unit", 50)?, |v| v);
-        apply(&mut changed.category, text(row, "category", 100)?, |v| v);
-        apply(&mut changed.price, price, |p| p.0);
+        patch(text(row, "unit", 50)?, |v| v).apply(&mut changed.unit);
+        patch(text(row, "category", 100)?, |v| v).apply(&mut changed.category);
+        patch(price, |p| p.0).apply(&mut changed.price);
         changed.updated_at = Set(self.now);
         changed.update(txn).await?;
         Ok(())
@@ -779,7 +767,7 @@ impl SyncApi {
     ) -> ApiResult<Json<SyncResponse>> {
         let request = body.0;
         let household_id = request.household_id;
-        membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
+        membership(&state.db, household_id, auth.0.id, WhenMissing::Forbidden).await?;
         let member_list: Vec<Uuid> = members_of(&state, household_id)
             .await?
             .into_iter()

@@ -1,8 +1,5 @@
 //! `/api/v1/todos`: a household's chores.
 
-use std::cmp::Reverse;
-
-use chrono::Utc;
 use entities::{
     enums::{TodoPriority, TodoStatus},
     todo,
@@ -14,28 +11,23 @@ use poem_openapi::{
     payload::Json,
     types::MaybeUndefined,
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, IntoActiveModel,
-    QueryFilter, QuerySelect,
-};
 use uuid::Uuid;
 
 use super::{
-    choice::Choice,
-    json_rows::JsonRows,
-    membership::{WhenMissing, membership, require_assignable, scoped_row, while_member},
-    nullable::Nullable,
-    page::page,
-    partial::apply,
-    people::users_by_id,
-    text::Text,
+    choice::Choice, json_rows::JsonRows, nullable::Nullable, partial::patch, text::Text,
     timestamp::Timestamp,
 };
 use crate::{
-    auth::BearerAuth, domain::todo_status::completed_at, error::ApiResult, state::AppState,
+    auth::BearerAuth,
+    error::ApiResult,
+    service::{
+        access::Caller,
+        page::Page,
+        people::People,
+        todos::{self, NewTodo, TodoChanges, TodoFilter},
+    },
+    state::AppState,
 };
-
-const TODO_NOT_FOUND: &str = "Todo not found";
 
 #[derive(Tags)]
 enum Tag {
@@ -48,7 +40,7 @@ fn medium() -> Choice<TodoPriority> {
 }
 
 #[derive(Object)]
-struct TodoCreate {
+pub(super) struct TodoCreate {
     household_id: Uuid,
     #[oai(validator(min_length = 1, max_length = 200))]
     title: Text,
@@ -69,7 +61,7 @@ struct TodoCreate {
 /// Every field may be left out. For the nullable ones an explicit `null` clears the value
 /// (`assigned_to_id: null` unassigns); `household_id` is ignored.
 #[derive(Object)]
-struct TodoUpdate {
+pub(super) struct TodoUpdate {
     #[oai(nullable, validator(min_length = 1, max_length = 200))]
     title: Option<Text>,
     #[oai(nullable, validator(max_length = 2000))]
@@ -93,7 +85,7 @@ struct TodoStatusUpdate {
 
 // Serialize: list answers are written by `JsonRows`.
 #[derive(Debug, Object, serde::Serialize)]
-struct TodoResponse {
+pub(super) struct TodoResponse {
     id: Uuid,
     household_id: Uuid,
     title: String,
@@ -176,63 +168,37 @@ enum NoContent {
     Done,
 }
 
-/// The contract's list order: status (pending, in progress, completed), priority high
-/// first, due date earliest first with undated last, newest first; then the id, so that
-/// pages of the list neither skip nor repeat a todo.
-type ListKey = (
-    u8,
-    u8,
-    bool,
-    Option<chrono::NaiveDateTime>,
-    Reverse<chrono::NaiveDateTime>,
-    uuid::Uuid,
-);
-
-fn list_order(t: &todo::Model) -> ListKey {
-    let status = match t.status {
-        TodoStatus::Pending => 0,
-        TodoStatus::InProgress => 1,
-        TodoStatus::Completed => 2,
-    };
-    let priority = match t.priority {
-        TodoPriority::High => 0,
-        TodoPriority::Medium => 1,
-        TodoPriority::Low => 2,
-    };
-    (
-        status,
-        priority,
-        t.due_date.is_none(),
-        t.due_date,
-        Reverse(t.created_at),
-        t.id,
-    )
+impl TodoCreate {
+    /// The todo to create, as `id`; a new todo is pending.
+    pub(super) fn into_new(self, id: Uuid) -> NewTodo {
+        NewTodo {
+            id,
+            household_id: self.household_id,
+            title: self.title.0,
+            description: self.description.map(String::from),
+            status: TodoStatus::Pending,
+            priority: self.priority.0,
+            due_date: self.due_date.map(|t| t.0),
+            assigned_to_id: self.assigned_to_id,
+            recurring_pattern: self.recurring_pattern.map(String::from),
+            recurring_until: self.recurring_until.map(|t| t.0),
+        }
+    }
 }
 
-/// Sets the status; `completed_at` follows it (untouched when the status is not changed).
-fn set_status(todo: &mut todo::ActiveModel, current: &todo::Model, status: TodoStatus) {
-    todo.status = Set(status);
-    todo.completed_at = Set(completed_at(
-        status,
-        current.completed_at,
-        Utc::now().naive_utc(),
-    ));
-}
-
-async fn todo_for_member(state: &AppState, todo_id: Uuid, user_id: Uuid) -> ApiResult<todo::Model> {
-    scoped_row::<todo::Entity>(
-        state,
-        todo_id,
-        todo::Column::HouseholdId,
-        user_id,
-        TODO_NOT_FOUND,
-    )
-    .await
-}
-
-async fn save(state: &AppState, changed: todo::ActiveModel) -> ApiResult<todo::Model> {
-    let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
-    Ok(saved)
+impl From<TodoUpdate> for TodoChanges {
+    fn from(update: TodoUpdate) -> Self {
+        Self {
+            title: update.title.map(|t| t.0),
+            description: patch(update.description, String::from),
+            status: update.status.0.map(|s| s.0),
+            priority: update.priority.0.map(|p| p.0),
+            due_date: patch(update.due_date, |t| t.0),
+            assigned_to_id: patch(update.assigned_to_id, |id| id),
+            recurring_pattern: patch(update.recurring_pattern, String::from),
+            recurring_until: patch(update.recurring_until, |t| t.0),
+        }
+    }
 }
 
 pub struct TodosApi;
@@ -247,38 +213,8 @@ impl TodosApi {
         auth: BearerAuth,
         body: Json<TodoCreate>,
     ) -> ApiResult<Created> {
-        let new = body.0;
-        let me = auth.0.id;
-        membership(&state, new.household_id, me, WhenMissing::Forbidden).await?;
-        if let Some(assignee) = new.assigned_to_id {
-            require_assignable(&state, new.household_id, assignee).await?;
-        }
-        let now = Utc::now().naive_utc();
-        let saved = state
-            .db
-            .write(|txn| {
-                Box::pin(
-                    todo::ActiveModel {
-                        id: Set(Uuid::new_v4()),
-                        household_id: Set(new.household_id),
-                        title: Set(new.title.0),
-                        description: Set(new.description.map(String::from)),
-                        status: Set(TodoStatus::Pending),
-                        priority: Set(new.priority.0),
-                        due_date: Set(new.due_date.map(|t| t.0)),
-                        assigned_to_id: Set(new.assigned_to_id),
-                        created_by: Set(me),
-                        recurring_pattern: Set(new.recurring_pattern.map(String::from)),
-                        recurring_until: Set(new.recurring_until.map(|t| t.0)),
-                        parent_todo_id: Set(None),
-                        completed_at: Set(None),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                    }
-                    .insert(txn),
-                )
-            })
-            .await?;
+        let new = body.0.into_new(Uuid::new_v4());
+        let saved = todos::create(&state.db, Caller::user(auth.0.id), new).await?;
         Ok(Created::Todo(Json(saved.into())))
     }
 
@@ -308,36 +244,16 @@ impl TodosApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
     ) -> ApiResult<JsonRows<TodoResponse>> {
-        let me = auth.0.id;
-        let household_id = household_id.0;
-        let (status, mine_only, include_completed) =
-            (status.0.map(|s| s.0), assigned_to_me.0, include_completed.0);
-        let mut todos = state
-            .db
-            .read(|conn| async move {
-                let mut query = todo::Entity::find()
-                    .filter(todo::Column::HouseholdId.eq(household_id))
-                    .filter(while_member(household_id, me));
-                if let Some(status) = status {
-                    query = query.filter(todo::Column::Status.eq(status));
-                } else if !include_completed {
-                    query = query.filter(todo::Column::Status.ne(TodoStatus::Completed));
-                }
-                if mine_only {
-                    query = query.filter(
-                        todo::Column::AssignedToId
-                            .eq(me)
-                            .or(todo::Column::AssignedToId.is_null()),
-                    );
-                }
-                todo::all(query, &conn).await
-            })
-            .await?;
-        if todos.is_empty() {
-            membership(&state, household_id, me, WhenMissing::Forbidden).await?;
-        }
-        todos.sort_by_key(list_order);
-        let todos = page(todos, skip.0, limit.0);
+        let filter = TodoFilter {
+            status: status.0.map(|s| s.0),
+            assigned_to_me: assigned_to_me.0,
+            include_completed: include_completed.0,
+            page: Page {
+                skip: skip.0,
+                limit: limit.0,
+            },
+        };
+        let todos = todos::list(&state.db, auth.0.id, household_id.0, filter).await?;
         Ok(JsonRows::new(todos.into_iter().map(TodoResponse::from)))
     }
 
@@ -353,20 +269,14 @@ impl TodosApi {
         auth: BearerAuth,
         todo_id: Path<Uuid>,
     ) -> ApiResult<Json<TodoWithDetails>> {
-        let todo = todo_for_member(&state, todo_id.0, auth.0.id).await?;
-        let people = users_by_id(
-            &state,
-            std::iter::once(todo.created_by).chain(todo.assigned_to_id),
-        )
-        .await?;
-        let person = |id: Option<Uuid>| id.and_then(|id| people.get(&id));
-        let creator = person(Some(todo.created_by));
-        let assignee = person(todo.assigned_to_id);
+        let todo = todos::get(&state.db, Caller::user(auth.0.id), todo_id.0).await?;
+        let (creator, assignee) = (Some(todo.created_by), todo.assigned_to_id);
+        let people = People::load(&state.db, creator.into_iter().chain(assignee)).await?;
         Ok(Json(TodoWithDetails {
-            assigned_to_name: assignee.map(|u| u.full_name.clone()),
-            assigned_to_email: assignee.map(|u| u.email.clone()),
-            created_by_name: creator.map(|u| u.full_name.clone()).unwrap_or_default(),
-            created_by_email: creator.map(|u| u.email.clone()).unwrap_or_default(),
+            assigned_to_name: people.name(assignee),
+            assigned_to_email: people.email(assignee),
+            created_by_name: people.name(creator).unwrap_or_default(),
+            created_by_email: people.email(creator).unwrap_or_default(),
             todo: todo.into(),
         }))
     }
@@ -384,34 +294,9 @@ impl TodosApi {
         todo_id: Path<Uuid>,
         body: Json<TodoUpdate>,
     ) -> ApiResult<Json<TodoResponse>> {
-        let current = todo_for_member(&state, todo_id.0, auth.0.id).await?;
-        let update = body.0;
-        if let MaybeUndefined::Value(assignee) = update.assigned_to_id {
-            require_assignable(&state, current.household_id, assignee).await?;
-        }
-        let mut changed = current.clone().into_active_model();
-        if let Some(title) = update.title {
-            changed.title = Set(title.0);
-        }
-        if let Some(status) = update.status.0 {
-            set_status(&mut changed, &current, status.0);
-        }
-        if let Some(priority) = update.priority.0 {
-            changed.priority = Set(priority.0);
-        }
-        apply(&mut changed.description, update.description, String::from);
-        apply(&mut changed.due_date, update.due_date, |t| t.0);
-        apply(&mut changed.assigned_to_id, update.assigned_to_id, |v| v);
-        apply(
-            &mut changed.recurring_pattern,
-            update.recurring_pattern,
-            String::from,
-        );
-        apply(&mut changed.recurring_until, update.recurring_until, |t| {
-            t.0
-        });
-        changed.updated_at = Set(Utc::now().naive_utc());
-        Ok(Json(save(&state, changed).await?.into()))
+        let caller = Caller::user(auth.0.id);
+        let saved = todos::update(&state.db, caller, todo_id.0, body.0.into()).await?;
+        Ok(Json(saved.into()))
     }
 
     /// Change only the status.
@@ -427,11 +312,13 @@ impl TodosApi {
         todo_id: Path<Uuid>,
         body: Json<TodoStatusUpdate>,
     ) -> ApiResult<Json<TodoResponse>> {
-        let current = todo_for_member(&state, todo_id.0, auth.0.id).await?;
-        let mut changed = current.clone().into_active_model();
-        set_status(&mut changed, &current, body.0.status.0);
-        changed.updated_at = Set(Utc::now().naive_utc());
-        Ok(Json(save(&state, changed).await?.into()))
+        let changes = TodoChanges {
+            status: Some(body.0.status.0),
+            ..TodoChanges::default()
+        };
+        let caller = Caller::user(auth.0.id);
+        let saved = todos::update(&state.db, caller, todo_id.0, changes).await?;
+        Ok(Json(saved.into()))
     }
 
     /// Delete a todo.
@@ -446,11 +333,7 @@ impl TodosApi {
         auth: BearerAuth,
         todo_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let todo = todo_for_member(&state, todo_id.0, auth.0.id).await?;
-        state
-            .db
-            .write(|txn| Box::pin(todo::Entity::delete_by_id(todo.id).exec(txn)))
-            .await?;
+        todos::delete(&state.db, Caller::user(auth.0.id), todo_id.0).await?;
         Ok(NoContent::Done)
     }
 
@@ -466,33 +349,13 @@ impl TodosApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<TodoStats>> {
-        let household_id = household_id.0;
-        membership(&state, household_id, auth.0.id, WhenMissing::Forbidden).await?;
-        let rows: Vec<(TodoStatus, Option<chrono::NaiveDateTime>)> = state
-            .db
-            .read(|conn| async move {
-                todo::Entity::find()
-                    .select_only()
-                    .column(todo::Column::Status)
-                    .column(todo::Column::DueDate)
-                    .filter(todo::Column::HouseholdId.eq(household_id))
-                    .into_tuple()
-                    .all(&conn)
-                    .await
-            })
-            .await?;
-        let now = Utc::now().naive_utc();
-        let count = |status: TodoStatus| rows.iter().filter(|(s, _)| *s == status).count() as u64;
-        let overdue = rows
-            .iter()
-            .filter(|(s, due)| *s != TodoStatus::Completed && due.is_some_and(|d| d < now))
-            .count() as u64;
+        let stats = todos::stats(&state.db, auth.0.id, household_id.0).await?;
         Ok(Json(TodoStats {
-            pending: count(TodoStatus::Pending),
-            in_progress: count(TodoStatus::InProgress),
-            completed: count(TodoStatus::Completed),
-            overdue,
-            total: rows.len() as u64,
+            pending: stats.pending,
+            in_progress: stats.in_progress,
+            completed: stats.completed,
+            overdue: stats.overdue,
+            total: stats.total,
         }))
     }
 }

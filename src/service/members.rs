@@ -12,13 +12,12 @@ use uuid::Uuid;
 
 use super::{
     ServiceError, ServiceResult,
+    access::{NOT_A_MEMBER, OWNERS_ONLY},
     households::{delete_in, member_count},
     locks::hold_household,
 };
 use crate::db::{Db, Txn};
 
-pub const NOT_A_MEMBER: &str = "You are not a member of this household";
-pub const OWNERS_ONLY: &str = "Only household owners can perform this action";
 const MEMBER_NOT_FOUND: &str = "Member not found";
 
 /// `owner` sets the role of membership `member_id` of `household_id` to `role`; answers the

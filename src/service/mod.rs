@@ -6,9 +6,14 @@
 //! A rule that a check can only hold if nothing changes between the check and the write
 //! (one household per user, a household keeps an owner) takes a lock first, in `locks`.
 
+pub mod access;
 pub mod households;
 mod locks;
 pub mod members;
+pub mod page;
+pub mod patch;
+pub mod people;
+pub mod todos;
 
 use std::borrow::Cow;
 

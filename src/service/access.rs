@@ -1,0 +1,233 @@
+//! Who may touch a household's data: the one place membership and ownership are checked,
+//! used by every household-scoped operation. The caller's membership and the household
+//! come back from one query, and a row is read together with the caller's membership of
+//! its household.
+
+use entities::{enums::MemberRole, household, household_member};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PrimaryKeyTrait, QueryFilter, QuerySelect,
+    RelationDef,
+    sea_query::{Expr, ExprTrait, IntoCondition, Query},
+};
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult};
+use crate::db::Db;
+
+pub const NOT_A_MEMBER: &str = "You are not a member of this household";
+pub const OWNERS_ONLY: &str = "Only household owners can perform this action";
+pub const NOT_ASSIGNABLE: &str = "Assigned user is not a member of this household";
+
+/// Who asks for a change: the user, and, for sync, the one household its changes may
+/// touch (a row of any other household is not found, whoever's it is).
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub only_household: Option<Uuid>,
+}
+
+impl Caller {
+    /// A user acting in any household they are a member of.
+    pub fn user(user_id: Uuid) -> Self {
+        Self {
+            user_id,
+            only_household: None,
+        }
+    }
+
+    /// A user acting in `household_id` only.
+    pub fn within(user_id: Uuid, household_id: Uuid) -> Self {
+        Self {
+            user_id,
+            only_household: Some(household_id),
+        }
+    }
+}
+
+/// The caller's membership of a household, with the household.
+pub struct Membership {
+    pub household: household::Model,
+    pub member: household_member::Model,
+}
+
+impl Membership {
+    pub fn is_owner(&self) -> bool {
+        self.member.role == MemberRole::Owner
+    }
+
+    /// Refused unless the caller owns the household.
+    pub fn require_owner(self) -> ServiceResult<Self> {
+        if self.is_owner() {
+            Ok(self)
+        } else {
+            Err(ServiceError::Forbidden(OWNERS_ONLY.into()))
+        }
+    }
+}
+
+/// What a caller who is not a member gets when the household does not exist either.
+#[derive(Clone, Copy)]
+pub enum WhenMissing {
+    /// "Household not found" (the household routes).
+    NotFound,
+    /// Forbidden, as for any household the caller is not in (todos, shopping, expenses).
+    Forbidden,
+}
+
+/// The caller's membership of `household_id`: forbidden when they are not a member.
+pub async fn membership(
+    db: &Db,
+    household_id: Uuid,
+    user_id: Uuid,
+    when_missing: WhenMissing,
+) -> ServiceResult<Membership> {
+    let found = db
+        .read(|conn| async move {
+            household_member::Entity::find()
+                .filter(household_member::Column::HouseholdId.eq(household_id))
+                .filter(household_member::Column::UserId.eq(user_id))
+                .find_also_related(household::Entity)
+                .one(&conn)
+                .await
+        })
+        .await?;
+    match (found, when_missing) {
+        (Some((member, Some(household))), _) => Ok(Membership { household, member }),
+        (_, WhenMissing::Forbidden) => Err(ServiceError::Forbidden(NOT_A_MEMBER.into())),
+        (_, WhenMissing::NotFound) => {
+            let exists =
+                db.read(|conn| async move {
+                    household::Entity::find_by_id(household_id).one(&conn).await
+                })
+                .await?
+                .is_some();
+            Err(if exists {
+                ServiceError::Forbidden(NOT_A_MEMBER.into())
+            } else {
+                ServiceError::NotFound("Household not found".into())
+            })
+        }
+    }
+}
+
+async fn is_member<C: ConnectionTrait>(
+    conn: &C,
+    household_id: Uuid,
+    user_id: Uuid,
+) -> ServiceResult<bool> {
+    Ok(household_member::Entity::find()
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .filter(household_member::Column::UserId.eq(user_id))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Forbidden unless the caller may add rows to `household_id`.
+pub async fn require_member<C: ConnectionTrait>(
+    conn: &C,
+    caller: Caller,
+    household_id: Uuid,
+) -> ServiceResult<()> {
+    let elsewhere = caller
+        .only_household
+        .is_some_and(|only| only != household_id);
+    if elsewhere || !is_member(conn, household_id, caller.user_id).await? {
+        return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
+    }
+    Ok(())
+}
+
+/// Refused unless `user_id` is a member of `household_id` (for assignees).
+pub async fn require_assignable<C: ConnectionTrait>(
+    conn: &C,
+    household_id: Uuid,
+    user_id: Uuid,
+) -> ServiceResult<()> {
+    if is_member(conn, household_id, user_id).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::Refused(NOT_ASSIGNABLE.into()))
+    }
+}
+
+/// A condition for a query of `household_id`'s rows: only while `user_id` is one of its
+/// members. A list filtered this way needs no membership query of its own when it finds
+/// rows; when it finds none, [`membership`] tells "there are none" from "not yours".
+pub fn while_member(household_id: Uuid, user_id: Uuid) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(household_member::Entity)
+            .and_where(household_member::Column::HouseholdId.eq(household_id))
+            .and_where(household_member::Column::UserId.eq(user_id))
+            .to_owned(),
+    )
+}
+
+/// A row of a household-scoped table, by id, checked against the caller's membership of
+/// its household in the same query: not found when there is no such row (or it is outside
+/// the caller's one household), forbidden when it belongs to a household the caller is
+/// not in.
+pub async fn scoped_row<E, C>(
+    conn: &C,
+    caller: Caller,
+    id: Uuid,
+    household_column: E::Column,
+    not_found: &'static str,
+) -> ServiceResult<E::Model>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    E::Column: Copy,
+    C: ConnectionTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    let user_id = caller.user_id;
+    let callers_membership: RelationDef = E::belongs_to(household_member::Entity)
+        .from(household_column)
+        .to(household_member::Column::HouseholdId)
+        .on_condition(move |_, member| {
+            Expr::col((member, household_member::Column::UserId))
+                .eq(user_id)
+                .into_condition()
+        })
+        .into();
+    let mut query = E::find_by_id(id);
+    if let Some(only) = caller.only_household {
+        query = query.filter(household_column.eq(only));
+    }
+    let found = query
+        .join(JoinType::LeftJoin, callers_membership)
+        .select_also(household_member::Entity)
+        .one(conn)
+        .await?;
+    match found {
+        None => Err(ServiceError::NotFound(not_found.into())),
+        Some((_, None)) => Err(ServiceError::Forbidden(NOT_A_MEMBER.into())),
+        Some((row, Some(_))) => Ok(row),
+    }
+}
+
+/// [`scoped_row`] as a read of its own, retried as reads are.
+pub async fn scoped_read<E>(
+    db: &Db,
+    caller: Caller,
+    id: Uuid,
+    household_column: E::Column,
+    not_found: &'static str,
+) -> ServiceResult<E::Model>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    E::Column: Copy,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    db.read(|conn| async move {
+        match scoped_row::<E, _>(&conn, caller, id, household_column, not_found).await {
+            Err(ServiceError::Db(err)) => Err(err),
+            decided => Ok(decided),
+        }
+    })
+    .await?
+}
