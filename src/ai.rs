@@ -37,7 +37,6 @@ struct RawSuggestion {
 
 impl AiClient {
     pub fn new(settings: AiSettings) -> Result<Self, reqwest::Error> {
-        crate::install_tls_provider();
         Ok(Self {
             http: reqwest::Client::builder()
                 .timeout(settings.timeout)

@@ -13,6 +13,9 @@ pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Why a text holding a NUL is refused: no PostgreSQL `text` (in a UTF-8 database) holds it.
+pub const NUL_REFUSED: &str = "must not contain the NUL character (U+0000)";
+
 /// The body of every error response.
 #[derive(Object, Debug, Clone, PartialEq)]
 pub struct ErrorBody {
@@ -222,6 +225,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden(message) => Self::forbidden(message),
             ServiceError::Refused(message) => Self::bad_request(message),
             ServiceError::Db(err) => err.into(),
+            ServiceError::Internal(err) => Self::internal(&err),
         }
     }
 }

@@ -13,17 +13,21 @@ pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod request_context;
+pub mod route_table;
 pub mod server;
 pub mod service;
 pub mod state;
 pub mod telemetry;
 
+use std::sync::Arc;
+
 use poem::{EndpointExt, IntoResponse, Response, Route, endpoint::BoxEndpoint, handler, web::Data};
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, route_table::RouteTable, state::AppState};
 
 /// Selects *ring* as the TLS crypto provider for every rustls client in the process (the
-/// Sentry transport, Google's key set); called wherever such a client is built.
+/// Sentry transport, Google's key set, the AI service); called once at start, before any
+/// such client is built.
 pub fn install_tls_provider() {
     // An error means a provider is already installed, which is all this asks for.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -34,10 +38,14 @@ pub fn install_tls_provider() {
 /// type of the layered endpoint is deep enough to exhaust the compiler's recursion limit.
 pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
     let api = api::service();
+    // The document is built once, here: what `/openapi.json` serves is what the routes
+    // table reads.
+    let route_table = Arc::new(RouteTable::new(&api.spec()));
     let db = state.db.clone();
     // A claim older than the deadline belongs to a request that can no longer answer.
     let stale_after = state.settings.request_timeout + std::time::Duration::from_secs(5);
     let unreleased = idempotency::UnreleasedKeys::default();
+    let keys_table = route_table.clone();
     let routes = Route::new()
         .at("/openapi.json", api.spec_endpoint())
         .at("/api/v1/openapi.json", api.spec_endpoint())
@@ -52,11 +60,12 @@ pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
                     db.clone(),
                     stale_after,
                     unreleased.clone(),
+                    keys_table.clone(),
                 )
             }),
         )
         .data(state.clone());
-    middleware::stack(routes, &state.settings, state.metrics.clone()).boxed()
+    middleware::stack(routes, &state.settings, state.metrics.clone(), route_table).boxed()
 }
 
 /// Prometheus text; 404 when `ENABLE_METRICS` is false.

@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         println!("{}", api::service().spec());
         return ExitCode::SUCCESS;
     }
+    flatmates::install_tls_provider();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(err) => {

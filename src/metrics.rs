@@ -3,7 +3,7 @@
 //! pool and retry figures.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::BTreeMap,
     fmt::Write,
     sync::{
         Mutex,
@@ -31,48 +31,12 @@ struct Histogram {
 
 #[derive(Default)]
 pub struct Metrics {
-    /// Operation id to route template, from the OpenAPI document.
-    templates: HashMap<String, String>,
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     durations: Mutex<BTreeMap<(String, String), Histogram>>,
     in_progress: AtomicI64,
 }
 
 impl Metrics {
-    /// Metrics whose endpoint labels come from the operations of `document` (OpenAPI JSON).
-    pub fn new(document: &str) -> Self {
-        let mut templates = HashMap::new();
-        if let Ok(serde_json::Value::Object(spec)) = serde_json::from_str(document)
-            && let Some(serde_json::Value::Object(paths)) = spec.get("paths")
-        {
-            for (path, operations) in paths {
-                for operation in operations.as_object().into_iter().flat_map(|o| o.values()) {
-                    if let Some(id) = operation.get("operationId").and_then(|id| id.as_str()) {
-                        templates.insert(id.to_owned(), path.clone());
-                    }
-                }
-            }
-        }
-        Self {
-            templates,
-            ..Self::default()
-        }
-    }
-
-    /// The endpoint label of an operation (its route template), or of a route outside
-    /// the API (its fixed path).
-    pub fn endpoint(&self, operation_id: Option<&str>, fixed_path: Option<&str>) -> String {
-        match (operation_id, fixed_path) {
-            (Some(id), _) => self
-                .templates
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| id.to_owned()),
-            (None, Some(path)) => path.to_owned(),
-            (None, None) => UNMATCHED.to_owned(),
-        }
-    }
-
     pub fn started(&self) {
         self.in_progress.fetch_add(1, Ordering::Relaxed);
     }

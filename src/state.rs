@@ -6,7 +6,7 @@ use std::sync::{
 };
 
 use crate::{
-    ai::AiClient, api, auth::google::GoogleVerifier, config::Settings, db::Db, metrics::Metrics,
+    ai::AiClient, auth::google::GoogleVerifier, config::Settings, db::Db, metrics::Metrics,
 };
 
 #[derive(Clone)]
@@ -31,7 +31,7 @@ impl AppState {
             settings: Arc::new(settings),
             db,
             google: Arc::new(google),
-            metrics: Arc::new(Metrics::new(&api::service().spec())),
+            metrics: Arc::default(),
             migrated: Arc::new(AtomicBool::new(false)),
         })
     }

@@ -22,7 +22,6 @@ pub struct Telemetry {
 /// and context integrations) already applied; `None` when no DSN is configured.
 pub fn sentry_options(settings: &Settings) -> Option<sentry::ClientOptions> {
     settings.sentry_dsn.clone().map(|dsn| {
-        crate::install_tls_provider();
         let mut options = sentry::ClientOptions::default();
         options.dsn = Some(dsn);
         options.release = Some(Cow::Owned(settings.version.clone()));

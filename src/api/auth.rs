@@ -1,26 +1,15 @@
 //! `/api/v1/auth`: sign in with a Google ID token, refresh, read and update the profile.
 
-use chrono::Utc;
 use entities::user;
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, Tags, payload::Json};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    sea_query::OnConflict,
-};
 use uuid::Uuid;
 
-use super::{
-    text::{NUL_REFUSED, Text},
-    timestamp::Timestamp,
-};
+use super::{text::Text, timestamp::Timestamp};
 use crate::{
-    auth::{
-        BearerAuth, INVALID_CREDENTIALS,
-        google::{GoogleError, GoogleIdentity},
-        jwt, user_for_token,
-    },
-    error::{ApiError, ApiResult, ValidationDetail},
+    auth::{BearerAuth, INVALID_CREDENTIALS, google::GoogleError, jwt, user_for_token},
+    error::{ApiError, ApiResult, NUL_REFUSED, ValidationDetail},
+    service::users::{self, GoogleProfile},
     state::AppState,
 };
 
@@ -125,17 +114,13 @@ fn google_error(err: GoogleError) -> ApiError {
     }
 }
 
-/// Creates the user Google vouches for, or brings their email, name and picture up to date.
-async fn upsert_user(
-    state: &AppState,
-    identity: GoogleIdentity,
-    email: String,
-) -> ApiResult<user::Model> {
+/// Refused when a claim holds a NUL, which neither database stores as text.
+fn storable(profile: &GoogleProfile) -> ApiResult<()> {
     let claims = [
-        Some(&identity.sub),
-        Some(&email),
-        identity.name.as_ref(),
-        identity.picture.as_ref(),
+        Some(&profile.sub),
+        Some(&profile.email),
+        profile.name.as_ref(),
+        profile.picture.as_ref(),
     ];
     if claims
         .into_iter()
@@ -148,76 +133,7 @@ async fn upsert_user(
             kind: "value_error".into(),
         }]));
     }
-    let google_id = identity.sub.clone();
-    let existing = state
-        .db
-        .read(|conn| {
-            let google_id = google_id.clone();
-            async move {
-                user::Entity::find()
-                    .filter(user::Column::GoogleId.eq(google_id))
-                    .one(&conn)
-                    .await
-            }
-        })
-        .await?;
-    let full_name = identity.name.unwrap_or_default();
-    let existing = match existing {
-        Some(user)
-            if user.email == email
-                && user.full_name == full_name
-                && user.profile_picture_url == identity.picture =>
-        {
-            return Ok(user);
-        }
-        other => other,
-    };
-    let now = Utc::now().naive_utc();
-    let saved = state
-        .db
-        .write(|txn| {
-            Box::pin(async move {
-                let saved = match existing {
-                    Some(user) => {
-                        let mut changed = user.into_active_model();
-                        changed.email = Set(email);
-                        changed.full_name = Set(full_name);
-                        changed.profile_picture_url = Set(identity.picture);
-                        changed.updated_at = Set(now);
-                        changed.update(txn).await?
-                    }
-                    // A first sign-in racing another for the same account updates instead of failing.
-                    None => {
-                        let new = user::ActiveModel {
-                            id: Set(Uuid::new_v4()),
-                            email: Set(email),
-                            full_name: Set(full_name),
-                            google_id: Set(google_id),
-                            profile_picture_url: Set(identity.picture),
-                            is_active: Set(true),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                        };
-                        user::Entity::insert(new)
-                            .on_conflict(
-                                OnConflict::column(user::Column::GoogleId)
-                                    .update_columns([
-                                        user::Column::Email,
-                                        user::Column::FullName,
-                                        user::Column::ProfilePictureUrl,
-                                        user::Column::UpdatedAt,
-                                    ])
-                                    .to_owned(),
-                            )
-                            .exec_with_returning(txn)
-                            .await?
-                    }
-                };
-                Ok::<_, ApiError>(saved)
-            })
-        })
-        .await?;
-    Ok(saved)
+    Ok(())
 }
 
 pub struct AuthApi;
@@ -245,7 +161,14 @@ impl AuthApi {
                 "Invalid Google token: missing required fields",
             ));
         };
-        let user = upsert_user(&state, identity, email).await?;
+        let profile = GoogleProfile {
+            sub: identity.sub,
+            email,
+            name: identity.name,
+            picture: identity.picture,
+        };
+        storable(&profile)?;
+        let user = users::sign_in(&state.db, profile).await?;
         let (token, expires_in) = access_token(&state, user.id)?;
         Ok(Json(TokenResponse {
             refresh_token: Some(token.clone()),
@@ -263,11 +186,8 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<RefreshTokenRequest>,
     ) -> ApiResult<Json<RefreshTokenResponse>> {
-        let user = match user_for_token(&state, &body.0.refresh_token).await {
-            Err(ApiError::BadRequest(_)) => {
-                return Err(ApiError::unauthorized(INVALID_CREDENTIALS, Some("Bearer")));
-            }
-            other => other?,
+        let Ok(user) = user_for_token(&state, &body.0.refresh_token).await? else {
+            return Err(ApiError::unauthorized(INVALID_CREDENTIALS, Some("Bearer")));
         };
         let (access_token, expires_in) = access_token(&state, user.id)?;
         Ok(Json(RefreshTokenResponse {
@@ -294,19 +214,14 @@ impl AuthApi {
             full_name,
             profile_picture_url,
         } = body.0;
-        if full_name.is_none() && profile_picture_url.is_none() {
-            return Ok(Json(auth.0.into()));
-        }
-        let mut changed = auth.0.into_active_model();
-        if let Some(full_name) = full_name {
-            changed.full_name = Set(full_name.0);
-        }
-        if let Some(url) = profile_picture_url {
-            changed.profile_picture_url = Set(Some(url.0));
-        }
-        changed.updated_at = Set(Utc::now().naive_utc());
-        let saved = state.db.write(|txn| Box::pin(changed.update(txn))).await?;
-        Ok(Json(saved.into()))
+        let user = users::update_profile(
+            &state.db,
+            auth.0,
+            full_name.map(|name| name.0),
+            profile_picture_url.map(|url| url.0),
+        )
+        .await?;
+        Ok(Json(user.into()))
     }
 
     /// Sign out. Tokens are stateless: the app forgets its token; this confirms it was valid.

@@ -1,32 +1,20 @@
 //! `/api/v1/households`: households, their members and invites. One household per user.
 
-use std::collections::HashMap;
-
-use base64::Engine;
-use chrono::{Duration, Utc};
 use entities::{
     enums::{InviteStatus, MemberRole},
     household, household_invite, household_member, user,
 };
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags, param::Path, payload::Json};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
-};
 use uuid::Uuid;
 
 use super::{choice::Choice, text::Text, timestamp::Timestamp};
 use crate::{
     auth::BearerAuth,
-    error::{ApiError, ApiResult},
-    service::access::{Membership, WhenMissing, membership},
-    service::{households, members},
+    error::ApiResult,
+    service::{households, invites, members},
     state::AppState,
 };
-
-/// How long an invite stays valid.
-const INVITE_VALIDITY_DAYS: i64 = 7;
 
 #[derive(Tags)]
 enum Tag {
@@ -75,8 +63,8 @@ pub struct MemberWithUser {
     profile_picture_url: Option<String>,
 }
 
-impl MemberWithUser {
-    fn new(member: household_member::Model, user: user::Model) -> Self {
+impl From<(household_member::Model, user::Model)> for MemberWithUser {
+    fn from((member, user): (household_member::Model, user::Model)) -> Self {
         Self {
             id: member.id,
             user_id: member.user_id,
@@ -162,61 +150,6 @@ enum NoContent {
     Done,
 }
 
-/// 32 bytes from the operating system's CSPRNG, URL-safe base64 without padding.
-fn invite_token() -> ApiResult<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|err| ApiError::internal(&std::io::Error::other(err.to_string())))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
-async fn members_with_users(
-    state: &AppState,
-    household_id: Uuid,
-) -> ApiResult<Vec<MemberWithUser>> {
-    let rows = state
-        .db
-        .read(|conn| async move {
-            household_member::Entity::find()
-                .filter(household_member::Column::HouseholdId.eq(household_id))
-                .order_by_asc(household_member::Column::JoinedAt)
-                .find_also_related(user::Entity)
-                .all(&conn)
-                .await
-        })
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(member, user)| user.map(|user| MemberWithUser::new(member, user)))
-        .collect())
-}
-
-fn new_invite(
-    household_id: Uuid,
-    email: Option<String>,
-    created_by: Uuid,
-) -> ApiResult<household_invite::ActiveModel> {
-    let now = Utc::now().naive_utc();
-    Ok(household_invite::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        household_id: Set(household_id),
-        email: Set(email),
-        token: Set(invite_token()?),
-        status: Set(InviteStatus::Pending),
-        expires_at: Set(now + Duration::days(INVITE_VALIDITY_DAYS)),
-        created_by: Set(created_by),
-        created_at: Set(now),
-    })
-}
-
-async fn save_invite(
-    state: &AppState,
-    invite: household_invite::ActiveModel,
-) -> ApiResult<Json<InviteResponse>> {
-    let saved = state.db.write(|txn| Box::pin(invite.insert(txn))).await?;
-    Ok(Json(saved.into()))
-}
-
 pub struct HouseholdsApi;
 
 #[OpenApi(tag = "Tag::Households")]
@@ -250,45 +183,11 @@ impl HouseholdsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
     ) -> ApiResult<Json<Vec<HouseholdResponse>>> {
-        let me = auth.0.id;
-        let households = state
-            .db
-            .read(|conn| async move {
-                household::Entity::find()
-                    .inner_join(household_member::Entity)
-                    .filter(household_member::Column::UserId.eq(me))
-                    .order_by_asc(household::Column::CreatedAt)
-                    .all(&conn)
-                    .await
-            })
-            .await?;
-        let ids: Vec<Uuid> = households.iter().map(|h| h.id).collect();
-        let counts: HashMap<Uuid, i64> = state
-            .db
-            .read(|conn| {
-                let ids = ids.clone();
-                async move {
-                    household_member::Entity::find()
-                        .select_only()
-                        .column(household_member::Column::HouseholdId)
-                        .column_as(household_member::Column::Id.count(), "members")
-                        .filter(household_member::Column::HouseholdId.is_in(ids))
-                        .group_by(household_member::Column::HouseholdId)
-                        .into_tuple::<(Uuid, i64)>()
-                        .all(&conn)
-                        .await
-                }
-            })
-            .await?
-            .into_iter()
-            .collect();
+        let households = households::mine(&state.db, auth.0.id).await?;
         Ok(Json(
             households
                 .into_iter()
-                .map(|h| {
-                    let count = counts.get(&h.id).copied().unwrap_or(0).max(0) as u64;
-                    HouseholdResponse::new(h, count)
-                })
+                .map(|(household, count)| HouseholdResponse::new(household, count))
                 .collect(),
         ))
     }
@@ -325,15 +224,13 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<HouseholdWithMembers>> {
-        let Membership { household, .. } =
-            membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
-        let members = members_with_users(&state, household.id).await?;
+        let (household, members) = members::list(&state.db, household_id.0, auth.0.id).await?;
         Ok(Json(HouseholdWithMembers {
             id: household.id,
             name: household.name,
             created_by: household.created_by,
             created_at: household.created_at.into(),
-            members,
+            members: members.into_iter().map(MemberWithUser::from).collect(),
         }))
     }
 
@@ -350,11 +247,8 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         body: Json<HouseholdCreate>,
     ) -> ApiResult<Json<HouseholdResponse>> {
-        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
-            .await?
-            .require_owner()?;
         let (household, count) =
-            households::rename(&state.db, owner.household.id, body.0.name.0).await?;
+            households::rename(&state.db, household_id.0, auth.0.id, body.0.name.0).await?;
         Ok(Json(HouseholdResponse::new(household, count)))
     }
 
@@ -370,10 +264,7 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
-            .await?
-            .require_owner()?;
-        households::delete(&state.db, owner.household.id).await?;
+        households::delete(&state.db, household_id.0, auth.0.id).await?;
         Ok(NoContent::Done)
     }
 
@@ -389,9 +280,10 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<MemberWithUser>>> {
-        let Membership { household, .. } =
-            membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
-        Ok(Json(members_with_users(&state, household.id).await?))
+        let (_, members) = members::list(&state.db, household_id.0, auth.0.id).await?;
+        Ok(Json(
+            members.into_iter().map(MemberWithUser::from).collect(),
+        ))
     }
 
     /// Pending, unexpired invites of the household.
@@ -406,21 +298,7 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<InviteResponse>>> {
-        let Membership { household, .. } =
-            membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound).await?;
-        let now = Utc::now().naive_utc();
-        let invites = state
-            .db
-            .read(|conn| async move {
-                household_invite::Entity::find()
-                    .filter(household_invite::Column::HouseholdId.eq(household.id))
-                    .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
-                    .filter(household_invite::Column::ExpiresAt.gt(now))
-                    .order_by_asc(household_invite::Column::CreatedAt)
-                    .all(&conn)
-                    .await
-            })
-            .await?;
+        let invites = invites::pending(&state.db, household_id.0, auth.0.id).await?;
         Ok(Json(invites.into_iter().map(Into::into).collect()))
     }
 
@@ -437,54 +315,9 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         body: Json<InviteCreate>,
     ) -> ApiResult<Json<InviteResponse>> {
-        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
-            .await?
-            .require_owner()?;
-        let household_id = owner.household.id;
-        if let Some(email) = body.0.email.clone().map(String::from) {
-            let now = Utc::now().naive_utc();
-            let (already_member, active_invite) = state
-                .db
-                .read(|conn| {
-                    let email = email.clone();
-                    async move {
-                        let member = household_member::Entity::find()
-                            .inner_join(user::Entity)
-                            .filter(household_member::Column::HouseholdId.eq(household_id))
-                            .filter(user::Column::Email.eq(email.clone()))
-                            .one(&conn)
-                            .await?;
-                        let invite = household_invite::Entity::find()
-                            .filter(household_invite::Column::HouseholdId.eq(household_id))
-                            .filter(household_invite::Column::Email.eq(email))
-                            .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
-                            .filter(household_invite::Column::ExpiresAt.gt(now))
-                            .one(&conn)
-                            .await?;
-                        Ok((member.is_some(), invite.is_some()))
-                    }
-                })
-                .await?;
-            if already_member {
-                return Err(ApiError::bad_request(
-                    "User is already a member of this household",
-                ));
-            }
-            if active_invite {
-                return Err(ApiError::bad_request(
-                    "An active invite already exists for this email",
-                ));
-            }
-        }
-        save_invite(
-            &state,
-            new_invite(
-                household_id,
-                body.0.email.map(String::from),
-                owner.member.user_id,
-            )?,
-        )
-        .await
+        let email = body.0.email.map(String::from);
+        let invite = invites::create(&state.db, household_id.0, auth.0.id, email).await?;
+        Ok(Json(invite.into()))
     }
 
     /// A link-style invite without an email: anyone holding the token may join (owners only).
@@ -500,14 +333,8 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         _body: Json<CreatePublicInviteRequest>,
     ) -> ApiResult<Json<InviteResponse>> {
-        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
-            .await?
-            .require_owner()?;
-        save_invite(
-            &state,
-            new_invite(owner.household.id, None, owner.member.user_id)?,
-        )
-        .await
+        let invite = invites::create(&state.db, household_id.0, auth.0.id, None).await?;
+        Ok(Json(invite.into()))
     }
 
     /// Cancel a pending invite (owners only); it is kept, marked expired.
@@ -523,35 +350,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         invite_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
-            .await?
-            .require_owner()?;
-        let household_id = owner.household.id;
-        let invite_id = invite_id.0;
-        let invite = state
-            .db
-            .read(|conn| async move {
-                household_invite::Entity::find_by_id(invite_id)
-                    .filter(household_invite::Column::HouseholdId.eq(household_id))
-                    .one(&conn)
-                    .await
-            })
-            .await?
-            .ok_or_else(|| ApiError::not_found("Invite not found"))?;
-        if invite.status != InviteStatus::Pending {
-            return Err(ApiError::bad_request("Can only cancel pending invites"));
-        }
-        state
-            .db
-            .write(|txn| {
-                Box::pin(async move {
-                    let mut cancelled = invite.into_active_model();
-                    cancelled.status = Set(InviteStatus::Expired);
-                    cancelled.update(txn).await?;
-                    Ok::<_, ApiError>(())
-                })
-            })
-            .await?;
+        invites::cancel(&state.db, household_id.0, auth.0.id, invite_id.0).await?;
         Ok(NoContent::Done)
     }
 
@@ -569,18 +368,15 @@ impl HouseholdsApi {
         member_id: Path<Uuid>,
         body: Json<MemberRoleUpdate>,
     ) -> ApiResult<Json<MemberWithUser>> {
-        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
-            .await?
-            .require_owner()?;
         let (member, user) = members::change_role(
             &state.db,
-            owner.household.id,
+            household_id.0,
             auth.0.id,
             member_id.0,
             body.0.role.0,
         )
         .await?;
-        Ok(Json(MemberWithUser::new(member, user)))
+        Ok(Json(MemberWithUser::from((member, user))))
     }
 
     /// Remove a member (owners only); the last owner cannot be removed.
@@ -596,10 +392,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         member_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let owner = membership(&state.db, household_id.0, auth.0.id, WhenMissing::NotFound)
-            .await?
-            .require_owner()?;
-        members::remove(&state.db, owner.household.id, auth.0.id, member_id.0).await?;
+        members::remove(&state.db, household_id.0, auth.0.id, member_id.0).await?;
         Ok(NoContent::Done)
     }
 

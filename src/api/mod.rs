@@ -10,7 +10,6 @@ mod json_rows;
 mod nullable;
 mod partial;
 mod probe;
-pub mod routes;
 mod shopping;
 mod sync;
 pub mod text;

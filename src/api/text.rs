@@ -17,6 +17,8 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
+use crate::error::NUL_REFUSED;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Text(pub String);
 
@@ -56,7 +58,6 @@ impl Type for Text {
 
 /// The one code point a PostgreSQL `text` (in a UTF-8 database) cannot hold.
 const NUL: char = '\0';
-pub const NUL_REFUSED: &str = "must not contain the NUL character (U+0000)";
 /// `NUL`'s refusal as the document's pattern.
 const WITHOUT_NUL: &str = "^[^\\u0000]*$";
 

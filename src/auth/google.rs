@@ -67,7 +67,6 @@ fn invalid(err: jsonwebtoken::errors::Error) -> GoogleError {
 
 impl GoogleVerifier {
     pub fn new(jwks_url: String, client_id: String) -> Result<Self, reqwest::Error> {
-        crate::install_tls_provider();
         Ok(Self {
             http: reqwest::Client::builder().timeout(FETCH_TIMEOUT).build()?,
             jwks_url,

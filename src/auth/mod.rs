@@ -4,16 +4,20 @@
 pub mod google;
 pub mod jwt;
 
+use crate::{
+    error::ApiError,
+    service::users::{self, TokenUser},
+    state::AppState,
+};
 use entities::user;
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
-use sea_orm::EntityTrait;
-
-use crate::{error::ApiError, state::AppState};
 
 pub const INVALID_CREDENTIALS: &str = "Could not validate credentials";
 
 /// `Authorization: Bearer <JWT>`; the operation receives the active user it names.
+// A bad token or a missing user is 401, an inactive user 400; nothing here reaches an
+// operation's body.
 #[derive(SecurityScheme)]
 #[oai(
     rename = "HTTPBearer",
@@ -23,23 +27,28 @@ pub const INVALID_CREDENTIALS: &str = "Could not validate credentials";
 )]
 pub struct BearerAuth(pub user::Model);
 
-/// The active user a token names. A bad token or a missing user is 401, an inactive user
-/// 400 (as the old backend answered); nothing here reaches an operation's body.
-pub async fn user_for_token(state: &AppState, token: &str) -> Result<user::Model, ApiError> {
-    let unauthorized = || ApiError::unauthorized(INVALID_CREDENTIALS, Some("Bearer"));
-    let user_id = jwt::verify(token, &state.settings.secret_key).map_err(|err| {
-        tracing::info!(reason = %err, "bearer token refused");
-        unauthorized()
-    })?;
-    let found = state
-        .db
-        .read(|conn| async move { user::Entity::find_by_id(user_id).one(&conn).await })
-        .await?;
-    match found {
-        None => Err(unauthorized()),
-        Some(user) if !user.is_active => Err(ApiError::bad_request("Inactive user")),
-        Some(user) => Ok(user),
-    }
+/// Why a token does not sign anyone in.
+pub enum TokenRefused {
+    /// Not one of ours, expired, or its user is gone.
+    Invalid,
+    Inactive,
+}
+
+/// The active user a token names, or why there is none.
+pub async fn user_for_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<user::Model, TokenRefused>, ApiError> {
+    let Ok(user_id) = jwt::verify(token, &state.settings.secret_key)
+        .inspect_err(|err| tracing::info!(reason = %err, "bearer token refused"))
+    else {
+        return Ok(Err(TokenRefused::Invalid));
+    };
+    Ok(match users::for_token(&state.db, user_id).await? {
+        TokenUser::Active(user) => Ok(user),
+        TokenUser::Inactive => Err(TokenRefused::Inactive),
+        TokenUser::Unknown => Err(TokenRefused::Invalid),
+    })
 }
 
 async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<user::Model> {
@@ -49,5 +58,12 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<user::Model
             poem::http::StatusCode::INTERNAL_SERVER_ERROR,
         )
     })?;
-    Ok(user_for_token(state, &bearer.token).await?)
+    // An inactive user is 400, as the old backend answered.
+    match user_for_token(state, &bearer.token).await? {
+        Ok(user) => Ok(user),
+        Err(TokenRefused::Invalid) => {
+            Err(ApiError::unauthorized(INVALID_CREDENTIALS, Some("Bearer")).into())
+        }
+        Err(TokenRefused::Inactive) => Err(ApiError::bad_request("Inactive user").into()),
+    }
 }

@@ -2,6 +2,8 @@
 //! layer or extractor raised) into an `ApiError` response. Errors a handler returned as
 //! `ApiError` are already responses and pass through unchanged.
 
+use std::sync::Arc;
+
 use poem::{
     Endpoint, IntoResponse, Request, Response,
     error::{MethodNotAllowedError, NotFoundError},
@@ -19,11 +21,15 @@ use serde_json::Value;
 
 use super::body_limit::ReadBody;
 use crate::{
-    api::{routes, text::NUL_REFUSED},
-    error::{ApiError, ValidationDetail},
+    error::{ApiError, NUL_REFUSED, ValidationDetail},
+    route_table::RouteTable,
 };
 
-pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+pub async fn layer<E: Endpoint>(
+    next: E,
+    req: Request,
+    route_table: Arc<RouteTable>,
+) -> poem::Result<Response> {
     let uri = req.uri().clone();
     let body = req.extensions().get::<ReadBody>().cloned();
     let mut response = match next.call(req).await {
@@ -34,7 +40,7 @@ pub async fn layer<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
     // outside every layer that answers or replays a 405, so each one gets it.
     if response.status() == StatusCode::METHOD_NOT_ALLOWED
         && !response.headers().contains_key(header::ALLOW)
-        && let Some(allow) = routes::table().allow_header(uri.path())
+        && let Some(allow) = route_table.allow_header(uri.path())
         && let Ok(value) = HeaderValue::from_str(&allow)
     {
         response.headers_mut().insert(header::ALLOW, value);

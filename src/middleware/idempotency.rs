@@ -2,6 +2,8 @@
 //! same method, path and body) gets the first answer again and changes nothing; the same
 //! key with another request is 422; a repeat while the first still runs is 409.
 
+use std::sync::Arc;
+
 use std::{borrow::Cow, time::Duration};
 
 use poem::{
@@ -17,10 +19,10 @@ use ring::digest::{Context, SHA256};
 
 use super::error_converter;
 use crate::{
-    api::routes,
     db::Db,
     error::{ApiError, ValidationDetail},
     idempotency::{self, Claim, UnreleasedKeys},
+    route_table::RouteTable,
 };
 
 pub const HEADER: &str = "idempotency-key";
@@ -164,12 +166,13 @@ pub async fn layer<E: Endpoint>(
     db: Db,
     stale_after: Duration,
     unreleased: UnreleasedKeys,
+    route_table: Arc<RouteTable>,
 ) -> poem::Result<Response> {
     // Sign-in answers carry access tokens, which are not to be kept at rest; repeating a
     // sign-in is harmless anyway. A request the router will refuse (no such route, or not
     // with this method) gets the router's 404 or 405 whatever its key, and keeps nothing.
     let writes = takes_a_key(req.method(), req.uri().path())
-        && routes::table().routes(req.method(), req.uri().path());
+        && route_table.routes(req.method(), req.uri().path());
     let key = req
         .headers()
         .get(HEADER)

@@ -5,7 +5,10 @@ use std::{sync::Arc, time::Instant};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
 
-use crate::metrics::Metrics;
+use crate::{
+    metrics::{Metrics, UNMATCHED},
+    route_table::RouteTable,
+};
 
 /// Routes outside the OpenAPI service, labelled by their own path.
 const FIXED_ROUTES: [&str; 4] = ["/openapi.json", "/api/v1/openapi.json", "/docs", "/metrics"];
@@ -14,6 +17,7 @@ pub async fn layer<E: Endpoint>(
     next: E,
     req: Request,
     metrics: Arc<Metrics>,
+    routes: Arc<RouteTable>,
 ) -> poem::Result<Response> {
     let method = req.method().as_str().to_owned();
     let fixed = FIXED_ROUTES
@@ -27,10 +31,15 @@ pub async fn layer<E: Endpoint>(
         Err(err) => err.into_response(),
     };
     let operation = response.data::<OperationId>().map(|id| id.0);
-    let endpoint = metrics.endpoint(operation, fixed);
+    // The template, never the raw path, so ids cannot explode the label set.
+    let endpoint = match (operation, fixed) {
+        (Some(id), _) => routes.template(id).unwrap_or(id),
+        (None, Some(path)) => path,
+        (None, None) => UNMATCHED,
+    };
     metrics.finished(
         &method,
-        endpoint,
+        endpoint.to_owned(),
         response.status().as_u16(),
         started.elapsed(),
     );

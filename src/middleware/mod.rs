@@ -22,13 +22,14 @@ use poem::{
 
 use std::sync::Arc;
 
-use crate::{config::Settings, metrics::Metrics};
+use crate::{config::Settings, metrics::Metrics, route_table::RouteTable};
 
 /// Wraps `routes` in the service's middleware stack.
 pub fn stack<E>(
     routes: E,
     settings: &Settings,
     metrics: Arc<Metrics>,
+    route_table: Arc<RouteTable>,
 ) -> impl Endpoint<Output = Response> + use<E>
 where
     E: IntoEndpoint,
@@ -43,12 +44,15 @@ where
         .into_endpoint()
         // `/api/v1/todos/` and `/api/v1/todos` reach the same operation, without a redirect.
         .with(NormalizePath::new(TrailingSlash::Trim))
-        .around(error_converter::layer)
+        .around({
+            let route_table = route_table.clone();
+            move |next, req| error_converter::layer(next, req, route_table.clone())
+        })
         .around(move |next, req| body_limit::layer(next, req, body_limits))
         .around(move |next, req| deadline::layer(next, req, deadline))
         .around(sentry_hub::layer)
         .with(CatchPanic::new().with_handler(panic::response))
-        .around(move |next, req| metrics::layer(next, req, metrics.clone()))
+        .around(move |next, req| metrics::layer(next, req, metrics.clone(), route_table.clone()))
         .around(compression::layer)
         .with(cors(&settings.cors_origins))
         .around(request_id::layer)

@@ -110,6 +110,14 @@ pub async fn membership(
     }
 }
 
+/// The membership of `household_id`'s owner `user_id`: not found without the household,
+/// forbidden for anyone else.
+pub async fn owner_of(db: &Db, household_id: Uuid, user_id: Uuid) -> ServiceResult<Membership> {
+    membership(db, household_id, user_id, WhenMissing::NotFound)
+        .await?
+        .require_owner()
+}
+
 async fn is_member<C: ConnectionTrait>(
     conn: &C,
     household_id: Uuid,

@@ -2,6 +2,8 @@
 //! household; creating and joining hold the user (see `locks`) before they check it, so two
 //! requests at once cannot both pass the check.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use entities::{
     enums::{InviteStatus, MemberRole},
@@ -9,12 +11,13 @@ use entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::{
     ServiceError, ServiceResult,
+    access::owner_of,
     locks::{hold_household, hold_household_whole, hold_user},
 };
 use crate::db::{Db, Txn};
@@ -118,12 +121,54 @@ pub async fn join(
     }
 }
 
-/// Renames `household_id`; answers it and its member count.
+/// The households `user_id` is in, oldest first, with their member counts.
+pub async fn mine(db: &Db, user_id: Uuid) -> ServiceResult<Vec<(household::Model, u64)>> {
+    let households = db
+        .read(|conn| async move {
+            household::Entity::find()
+                .inner_join(household_member::Entity)
+                .filter(household_member::Column::UserId.eq(user_id))
+                .order_by_asc(household::Column::CreatedAt)
+                .all(&conn)
+                .await
+        })
+        .await?;
+    let ids: Vec<Uuid> = households.iter().map(|h| h.id).collect();
+    let counts: HashMap<Uuid, i64> = db
+        .read(|conn| {
+            let ids = ids.clone();
+            async move {
+                household_member::Entity::find()
+                    .select_only()
+                    .column(household_member::Column::HouseholdId)
+                    .column_as(household_member::Column::Id.count(), "members")
+                    .filter(household_member::Column::HouseholdId.is_in(ids))
+                    .group_by(household_member::Column::HouseholdId)
+                    .into_tuple::<(Uuid, i64)>()
+                    .all(&conn)
+                    .await
+            }
+        })
+        .await?
+        .into_iter()
+        .collect();
+    Ok(households
+        .into_iter()
+        .map(|h| {
+            let count = counts.get(&h.id).copied().unwrap_or(0).max(0) as u64;
+            (h, count)
+        })
+        .collect())
+}
+
+/// `owner` renames `household_id`; answers it and its member count.
 pub async fn rename(
     db: &Db,
     household_id: Uuid,
+    owner: Uuid,
     name: String,
 ) -> ServiceResult<(household::Model, u64)> {
+    let household_id = owner_of(db, household_id, owner).await?.household.id;
     db.write(|txn| {
         Box::pin(async move {
             let mut household = hold_household(txn, household_id).await?.into_active_model();
@@ -136,8 +181,9 @@ pub async fn rename(
     .await
 }
 
-/// Deletes `household_id` and everything in it.
-pub async fn delete(db: &Db, household_id: Uuid) -> ServiceResult<()> {
+/// `owner` deletes `household_id` and everything in it.
+pub async fn delete(db: &Db, household_id: Uuid, owner: Uuid) -> ServiceResult<()> {
+    let household_id = owner_of(db, household_id, owner).await?.household.id;
     db.write(|txn| Box::pin(delete_in(txn, household_id))).await
 }
 

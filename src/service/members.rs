@@ -3,22 +3,51 @@
 //! counts its owners, so two owners demoting or removing each other at once cannot both
 //! pass the count.
 
-use entities::{enums::MemberRole, household_member, user};
+use entities::{enums::MemberRole, household, household_member, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
 use super::{
     ServiceError, ServiceResult,
-    access::{NOT_A_MEMBER, OWNERS_ONLY},
+    access::{NOT_A_MEMBER, OWNERS_ONLY, WhenMissing, membership, owner_of},
     households::{delete_in, member_count},
     locks::hold_household,
 };
 use crate::db::{Db, Txn};
 
 const MEMBER_NOT_FOUND: &str = "Member not found";
+
+/// The members of `household_id` with their users, longest-standing first, for a member.
+pub async fn list(
+    db: &Db,
+    household_id: Uuid,
+    user_id: Uuid,
+) -> ServiceResult<(
+    household::Model,
+    Vec<(household_member::Model, user::Model)>,
+)> {
+    let household = membership(db, household_id, user_id, WhenMissing::NotFound)
+        .await?
+        .household;
+    let rows = db
+        .read(|conn| async move {
+            household_member::Entity::find()
+                .filter(household_member::Column::HouseholdId.eq(household_id))
+                .order_by_asc(household_member::Column::JoinedAt)
+                .find_also_related(user::Entity)
+                .all(&conn)
+                .await
+        })
+        .await?;
+    let members = rows
+        .into_iter()
+        .filter_map(|(member, user)| user.map(|user| (member, user)))
+        .collect();
+    Ok((household, members))
+}
 
 /// `owner` sets the role of membership `member_id` of `household_id` to `role`; answers the
 /// membership and its user.
@@ -29,6 +58,7 @@ pub async fn change_role(
     member_id: Uuid,
     role: MemberRole,
 ) -> ServiceResult<(household_member::Model, user::Model)> {
+    let household_id = owner_of(db, household_id, owner).await?.household.id;
     db.write(|txn| {
         Box::pin(async move {
             hold_household(txn, household_id).await?;
@@ -55,6 +85,7 @@ pub async fn remove(
     owner: Uuid,
     member_id: Uuid,
 ) -> ServiceResult<()> {
+    let household_id = owner_of(db, household_id, owner).await?.household.id;
     db.write(|txn| {
         Box::pin(async move {
             hold_household(txn, household_id).await?;

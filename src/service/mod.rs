@@ -8,12 +8,14 @@
 
 pub mod access;
 pub mod households;
+pub mod invites;
 mod locks;
 pub mod members;
 pub mod page;
 pub mod patch;
 pub mod people;
 pub mod todos;
+pub mod users;
 
 use std::borrow::Cow;
 
@@ -29,6 +31,8 @@ pub enum ServiceError {
     /// A rule refuses it in the current state (the last owner cannot leave, say).
     Refused(Cow<'static, str>),
     Db(DbErr),
+    /// Something the service relies on failed (the system's random source).
+    Internal(std::io::Error),
 }
 
 impl From<DbErr> for ServiceError {

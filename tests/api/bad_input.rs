@@ -323,7 +323,8 @@ async fn request_past_the_deadline_is_504_json() {
         poem::test::TestClient::new(poem::EndpointExt::boxed(flatmates::middleware::stack(
             OpenApiService::new(ProbeApi, "probe", "1"),
             &settings,
-            std::sync::Arc::new(flatmates::metrics::Metrics::default()),
+            Default::default(),
+            Default::default(),
         )));
     let body = error_body(
         client.get("/slow").send().await,

@@ -136,6 +136,8 @@ async fn admin_exec(admin_url: &str, sql: &str) {
 
 /// Settings as the service would read them, with `vars` on top of the test defaults.
 pub fn settings(database_url: &str, vars: &[(&str, &str)]) -> Settings {
+    // What `main` does at start; every test's clients are built after its settings.
+    flatmates::install_tls_provider();
     let mut map: HashMap<String, String> = HashMap::from([
         ("DATABASE_URL".into(), database_url.to_owned()),
         ("ENVIRONMENT".into(), "development".into()),
@@ -195,8 +197,9 @@ where
     E::Endpoint: 'static,
 {
     let settings = settings("sqlite::memory:", &[]);
-    let metrics = std::sync::Arc::new(flatmates::metrics::Metrics::default());
-    TestClient::new(flatmates::middleware::stack(endpoint, &settings, metrics).boxed())
+    let stack =
+        flatmates::middleware::stack(endpoint, &settings, Default::default(), Default::default());
+    TestClient::new(stack.boxed())
 }
 
 /// The real binary on a real port, with its stdout lines readable by the test.

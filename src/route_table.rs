@@ -1,9 +1,10 @@
-//! The API's routes as the document lists them: which methods a path answers. poem's router
+//! The API's routes as the document lists them, read once from the document `build_app`
+//! serves: which methods a path answers, and each operation's path template. poem's router
 //! answers a method it does not route with a bare 405; RFC 9110 wants the methods it does
-//! route in `Allow`, and the idempotency layer must tell an operation from a path the router
-//! will refuse before it touches the store.
+//! route in `Allow`; the idempotency layer must tell an operation from a path the router
+//! will refuse before it touches the store; the metrics label a request by its template.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
 
 use poem::http::Method;
 
@@ -34,34 +35,46 @@ impl Template {
     }
 }
 
+#[derive(Default)]
 pub struct RouteTable {
     templates: Vec<Template>,
+    /// Operation id to the path template it is served at.
+    operations: HashMap<String, String>,
 }
 
 impl RouteTable {
     /// The routes of `document` (OpenAPI JSON); none when it cannot be read.
     pub fn new(document: &str) -> Self {
-        let mut templates = Vec::new();
+        let mut table = Self::default();
         if let Ok(serde_json::Value::Object(spec)) = serde_json::from_str(document)
             && let Some(serde_json::Value::Object(paths)) = spec.get("paths")
         {
             for (path, operations) in paths {
-                let methods = operations
-                    .as_object()
-                    .into_iter()
-                    .flat_map(|operations| operations.keys())
-                    .filter_map(|method| Method::from_bytes(method.to_uppercase().as_bytes()).ok())
-                    .collect();
+                let operations = operations.as_object().into_iter().flatten();
+                let mut methods = Vec::new();
+                for (method, operation) in operations {
+                    if let Ok(method) = Method::from_bytes(method.to_uppercase().as_bytes()) {
+                        methods.push(method);
+                    }
+                    if let Some(id) = operation.get("operationId").and_then(|id| id.as_str()) {
+                        table.operations.insert(id.to_owned(), path.clone());
+                    }
+                }
                 let segments = split(path)
                     .map(|segment| {
                         let parameter = segment.starts_with('{') && segment.ends_with('}');
                         (!parameter).then(|| segment.to_owned())
                     })
                     .collect();
-                templates.push(Template { segments, methods });
+                table.templates.push(Template { segments, methods });
             }
         }
-        Self { templates }
+        table
+    }
+
+    /// The path template of operation `operation_id`.
+    pub fn template(&self, operation_id: &str) -> Option<&str> {
+        self.operations.get(operation_id).map(String::as_str)
     }
 
     /// The methods the router answers at `path`, in the document's (alphabetical) order and
@@ -110,13 +123,6 @@ fn split(path: &str) -> impl Iterator<Item = &str> {
     path.split('/')
 }
 
-/// The routes of the service's own document.
-pub fn table() -> &'static RouteTable {
-    static TABLE: LazyLock<RouteTable> =
-        LazyLock::new(|| RouteTable::new(&super::service().spec()));
-    &TABLE
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,7 +132,7 @@ mod tests {
         "/api/v1/households/mine": {"get": {}},
         "/api/v1/households/{household_id}": {"get": {}, "put": {}, "delete": {}},
         "/api/v1/households/{household_id}/members/{member_id}": {"patch": {}, "delete": {}},
-        "/api/v1/sync": {"post": {}}
+        "/api/v1/sync": {"post": {"operationId": "sync_data"}}
     }}"#;
 
     fn allow(path: &str) -> Option<String> {
@@ -178,9 +184,18 @@ mod tests {
     }
 
     #[test]
+    fn an_operation_is_labelled_by_its_template() {
+        let table = RouteTable::new(DOCUMENT);
+        assert_eq!(table.template("sync_data"), Some("/api/v1/sync"));
+        assert_eq!(table.template("no_such_operation"), None);
+    }
+
+    #[test]
     fn the_services_document_routes_its_operations() {
-        assert!(table().routes(&Method::POST, "/api/v1/sync"));
-        assert!(table().routes(&Method::DELETE, "/api/v1/todos/x"));
-        assert!(!table().routes(&Method::POST, "/api/v1/todos/x"));
+        let table = RouteTable::new(&crate::api::service().spec());
+        assert!(table.routes(&Method::POST, "/api/v1/sync"));
+        assert!(table.routes(&Method::DELETE, "/api/v1/todos/x"));
+        assert!(!table.routes(&Method::POST, "/api/v1/todos/x"));
+        assert_eq!(table.template("get_todo"), Some("/api/v1/todos/{todo_id}"));
     }
 }

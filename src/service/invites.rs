@@ -1,0 +1,218 @@
+//! A household's invites: made by its owners, by email or as a link anyone holding the
+//! token may use; cancelled ones are kept, marked expired. Joining with one is in
+//! `households::join`.
+
+use base64::Engine;
+use chrono::{Duration, Utc};
+use entities::{enums::InviteStatus, household_invite, household_member, user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
+use uuid::Uuid;
+
+use super::{
+    ServiceError, ServiceResult,
+    access::{WhenMissing, membership, owner_of},
+};
+use crate::db::Db;
+
+/// How long an invite stays valid.
+const VALID_FOR_DAYS: i64 = 7;
+
+/// The pending, unexpired invites of `household_id`, for a member of it.
+pub async fn pending(
+    db: &Db,
+    household_id: Uuid,
+    user_id: Uuid,
+) -> ServiceResult<Vec<household_invite::Model>> {
+    let household = membership(db, household_id, user_id, WhenMissing::NotFound)
+        .await?
+        .household;
+    let now = Utc::now().naive_utc();
+    Ok(db
+        .read(|conn| async move {
+            household_invite::Entity::find()
+                .filter(household_invite::Column::HouseholdId.eq(household.id))
+                .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
+                .filter(household_invite::Column::ExpiresAt.gt(now))
+                .order_by_asc(household_invite::Column::CreatedAt)
+                .all(&conn)
+                .await
+        })
+        .await?)
+}
+
+/// A new invite to `household_id` by its owner `owner`: for `email` only, or for anyone
+/// holding the token when there is none. Refused when that email is already a member's or
+/// has a pending invite.
+pub async fn create(
+    db: &Db,
+    household_id: Uuid,
+    owner: Uuid,
+    email: Option<String>,
+) -> ServiceResult<household_invite::Model> {
+    let household_id = owner_of(db, household_id, owner).await?.household.id;
+    if let Some(email) = &email {
+        require_new_invitee(db, household_id, email.clone()).await?;
+    }
+    let now = Utc::now().naive_utc();
+    let invite = household_invite::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        household_id: Set(household_id),
+        email: Set(email),
+        token: Set(token()?),
+        status: Set(InviteStatus::Pending),
+        expires_at: Set(now + Duration::days(VALID_FOR_DAYS)),
+        created_by: Set(owner),
+        created_at: Set(now),
+    };
+    db.write(|txn| Box::pin(async move { Ok(invite.insert(txn).await?) }))
+        .await
+}
+
+/// `owner` cancels the pending invite `invite_id` of `household_id`.
+pub async fn cancel(
+    db: &Db,
+    household_id: Uuid,
+    owner: Uuid,
+    invite_id: Uuid,
+) -> ServiceResult<()> {
+    let household_id = owner_of(db, household_id, owner).await?.household.id;
+    db.write(|txn| {
+        Box::pin(async move {
+            let invite = household_invite::Entity::find_by_id(invite_id)
+                .filter(household_invite::Column::HouseholdId.eq(household_id))
+                .one(txn)
+                .await?
+                .ok_or(ServiceError::NotFound("Invite not found".into()))?;
+            if invite.status != InviteStatus::Pending {
+                return Err(ServiceError::Refused(
+                    "Can only cancel pending invites".into(),
+                ));
+            }
+            let mut cancelled = invite.into_active_model();
+            cancelled.status = Set(InviteStatus::Expired);
+            cancelled.update(txn).await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+async fn require_new_invitee(db: &Db, household_id: Uuid, email: String) -> ServiceResult<()> {
+    let now = Utc::now().naive_utc();
+    let (already_member, already_invited) = db
+        .read(|conn| {
+            let email = email.clone();
+            async move {
+                let member = household_member::Entity::find()
+                    .inner_join(user::Entity)
+                    .filter(household_member::Column::HouseholdId.eq(household_id))
+                    .filter(user::Column::Email.eq(email.clone()))
+                    .one(&conn)
+                    .await?;
+                let invite = household_invite::Entity::find()
+                    .filter(household_invite::Column::HouseholdId.eq(household_id))
+                    .filter(household_invite::Column::Email.eq(email))
+                    .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
+                    .filter(household_invite::Column::ExpiresAt.gt(now))
+                    .one(&conn)
+                    .await?;
+                Ok((member.is_some(), invite.is_some()))
+            }
+        })
+        .await?;
+    if already_member {
+        return Err(ServiceError::Refused(
+            "User is already a member of this household".into(),
+        ));
+    }
+    if already_invited {
+        return Err(ServiceError::Refused(
+            "An active invite already exists for this email".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// 32 bytes from the operating system's CSPRNG, URL-safe base64 without padding.
+fn token() -> ServiceResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|err| ServiceError::Internal(std::io::Error::other(err.to_string())))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::{
+        households,
+        testing::{memory_db, user},
+    };
+
+    #[tokio::test]
+    async fn an_email_invite_is_refused_while_one_for_it_is_pending() {
+        let db = memory_db().await;
+        let olive = user(&db, "olive").await;
+        let flat = households::create(&db, olive, "Flat".into())
+            .await
+            .expect("create");
+        let email = Some("max@example.com".to_owned());
+        create(&db, flat.id, olive, email.clone())
+            .await
+            .expect("first invite");
+        match create(&db, flat.id, olive, email).await {
+            Err(ServiceError::Refused(message)) => {
+                assert_eq!(message, "An active invite already exists for this email");
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_email_invite_to_a_member_is_refused() {
+        let db = memory_db().await;
+        let olive = user(&db, "olive").await;
+        let flat = households::create(&db, olive, "Flat".into())
+            .await
+            .expect("create");
+        let refused = create(&db, flat.id, olive, Some("olive@example.com".into())).await;
+        assert!(
+            matches!(refused, Err(ServiceError::Refused(_))),
+            "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_invite_stays_listed_nowhere_and_cannot_be_cancelled_again() {
+        let db = memory_db().await;
+        let olive = user(&db, "olive").await;
+        let flat = households::create(&db, olive, "Flat".into())
+            .await
+            .expect("create");
+        let invite = create(&db, flat.id, olive, None).await.expect("invite");
+        assert_eq!(invite.token.len(), 43);
+        cancel(&db, flat.id, olive, invite.id)
+            .await
+            .expect("cancel");
+        assert!(pending(&db, flat.id, olive).await.expect("list").is_empty());
+        let again = cancel(&db, flat.id, olive, invite.id).await;
+        assert!(matches!(again, Err(ServiceError::Refused(_))), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn only_an_owner_may_invite() {
+        let db = memory_db().await;
+        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
+        let flat = households::create(&db, olive, "Flat".into())
+            .await
+            .expect("create");
+        let refused = create(&db, flat.id, max, None).await;
+        assert!(
+            matches!(refused, Err(ServiceError::Forbidden(_))),
+            "{refused:?}"
+        );
+    }
+}
