@@ -13,6 +13,7 @@ pub mod members;
 pub mod page;
 pub mod patch;
 pub mod people;
+pub mod shopping;
 pub mod todos;
 
 use std::borrow::Cow;
