@@ -14,6 +14,7 @@ pub mod members;
 pub mod page;
 pub mod patch;
 pub mod people;
+pub mod shopping;
 pub mod todos;
 pub mod users;
 
