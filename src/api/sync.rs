@@ -30,7 +30,6 @@ use uuid::Uuid;
 use super::{
     amount::Amount,
     choice::Choice,
-    expenses::{insert_expense, members_of, splits_of},
     nullable::{JsonType, Nullable},
     partial::patch,
     text::Text,
@@ -39,9 +38,13 @@ use super::{
 use crate::{
     auth::BearerAuth,
     db::{Txn, retry::is_transient},
-    domain::{splits::equal_shares, todo_status::completed_at},
+    domain::todo_status::completed_at,
     error::{ApiError, ApiResult},
-    service::access::{WhenMissing, membership},
+    service::{
+        ServiceError,
+        access::{Caller, WhenMissing, membership},
+        expenses::{self, NewExpense},
+    },
     state::AppState,
 };
 
@@ -195,6 +198,17 @@ impl From<DbErr> for Skip {
     }
 }
 
+impl From<ServiceError> for Skip {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Db(err) => Skip::Db(err),
+            ServiceError::NotFound(why)
+            | ServiceError::Forbidden(why)
+            | ServiceError::Refused(why) => Skip::Invalid(why.into_owned()),
+        }
+    }
+}
+
 type Applied = Result<(), Skip>;
 
 fn invalid(reason: impl Into<String>) -> Skip {
@@ -214,7 +228,6 @@ struct Context {
     household_id: Uuid,
     user_id: Uuid,
     members: HashSet<Uuid>,
-    member_list: Vec<Uuid>,
     now: NaiveDateTime,
 }
 
@@ -499,38 +512,25 @@ impl Context {
             None if !create => return Err(invalid("no such expense in this household")),
             None => {
                 let amount = amount.take().ok_or_else(|| invalid("amount: required"))?;
-                let is_personal = field::<bool>(row, "is_personal")?.take().unwrap_or(false);
                 // Shared expenses are split equally among the members, as `POST /expenses` does.
-                let shares = if is_personal {
-                    Vec::new()
-                } else {
-                    self.member_list
-                        .iter()
-                        .copied()
-                        .zip(equal_shares(amount.0, self.member_list.len()))
-                        .collect()
+                let new = NewExpense {
+                    id,
+                    household_id: self.household_id,
+                    amount: amount.0,
+                    is_personal: field::<bool>(row, "is_personal")?.take().unwrap_or(false),
+                    description: required_text(row, "description", 500)?,
+                    category: field::<Choice<ExpenseCategory>>(row, "category")?
+                        .take()
+                        .map_or(ExpenseCategory::Other, |c| c.0),
+                    payment_method: field::<Choice<PaymentMethod>>(row, "payment_method")?
+                        .take()
+                        .map_or(PaymentMethod::Cash, |p| p.0),
+                    date: field::<Timestamp>(row, "date")?.take().map(|t| t.0),
+                    split_type: SplitType::Equal,
+                    splits: Vec::new(),
                 };
-                let model = expense::ActiveModel {
-                    id: Set(id),
-                    household_id: Set(self.household_id),
-                    created_by: Set(self.user_id),
-                    amount: Set(amount.0),
-                    description: Set(required_text(row, "description", 500)?),
-                    category: Set(field::<Choice<ExpenseCategory>>(row, "category")?
-                        .take()
-                        .map_or(ExpenseCategory::Other, |c| c.0)),
-                    payment_method: Set(field::<Choice<PaymentMethod>>(row, "payment_method")?
-                        .take()
-                        .map_or(PaymentMethod::Cash, |p| p.0)),
-                    date: Set(field::<Timestamp>(row, "date")?
-                        .take()
-                        .map_or(self.now, |t| t.0)),
-                    split_type: Set(SplitType::Equal),
-                    is_personal: Set(is_personal),
-                    created_at: Set(self.now),
-                    updated_at: Set(self.now),
-                };
-                insert_expense(txn, model, shares).await?;
+                let caller = Caller::within(self.user_id, self.household_id);
+                expenses::create_in(txn, caller, new).await?;
                 return Ok(());
             }
         };
@@ -671,7 +671,7 @@ async fn changed_since(
             }
         })
         .await?;
-    let splits = splits_of(state, expenses.iter().map(|e| e.id).collect()).await?;
+    let splits = expenses::splits_of(&state.db, expenses.iter().map(|e| e.id).collect()).await?;
     Ok(SyncResponse {
         server_timestamp,
         todos: todos
@@ -768,16 +768,11 @@ impl SyncApi {
         let request = body.0;
         let household_id = request.household_id;
         membership(&state.db, household_id, auth.0.id, WhenMissing::Forbidden).await?;
-        let member_list: Vec<Uuid> = members_of(&state, household_id)
-            .await?
-            .into_iter()
-            .map(|m| m.user_id)
-            .collect();
+        let members = expenses::member_ids(&state.db, household_id).await?;
         let context = Context {
             household_id,
             user_id: auth.0.id,
-            members: member_list.iter().copied().collect(),
-            member_list,
+            members: members.into_iter().collect(),
             now: Utc::now().naive_utc(),
         };
         let changes = request.changes;

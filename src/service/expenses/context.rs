@@ -1,0 +1,65 @@
+//! What the AI is told about a household when it suggests chores: its recent expenses
+//! and its open todos. The AI call itself is not the service's.
+
+use chrono::{Duration, Utc};
+use entities::{enums::TodoStatus, expense, todo};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::label;
+use crate::{
+    db::Db,
+    service::{
+        ServiceResult,
+        access::{WhenMissing, membership},
+    },
+};
+
+/// How far back, and how many of each, the prompt mentions: enough to suggest from, short
+/// enough for a prompt.
+const RECENT_DAYS: i64 = 30;
+const AT_MOST: u64 = 20;
+
+/// The prompt's description of `household_id`, for one of its members.
+pub async fn household_context(
+    db: &Db,
+    user_id: Uuid,
+    household_id: Uuid,
+) -> ServiceResult<String> {
+    membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
+    let since = Utc::now().naive_utc() - Duration::days(RECENT_DAYS);
+    let (expenses, todos) = db
+        .read(|conn| async move {
+            let expenses = expense::Entity::find()
+                .filter(expense::Column::HouseholdId.eq(household_id))
+                .filter(expense::Column::Date.gte(since))
+                .order_by_desc(expense::Column::Date)
+                .limit(AT_MOST)
+                .all(&conn)
+                .await?;
+            let todos = todo::all(
+                todo::Entity::find()
+                    .filter(todo::Column::HouseholdId.eq(household_id))
+                    .filter(todo::Column::Status.ne(TodoStatus::Completed))
+                    .limit(AT_MOST),
+                &conn,
+            )
+            .await?;
+            Ok((expenses, todos))
+        })
+        .await?;
+    let mut context = String::from("Recent expenses:\n");
+    for e in &expenses {
+        context.push_str(&format!(
+            "- {} ({}): {}\n",
+            e.description,
+            label(e.category),
+            e.amount
+        ));
+    }
+    context.push_str("Open todos:\n");
+    for t in &todos {
+        context.push_str(&format!("- {}\n", t.title));
+    }
+    Ok(context)
+}

@@ -1,0 +1,554 @@
+//! Recording an expense with its shares, reading it, listing a caller's expenses, and
+//! changing or deleting one's own.
+
+use std::collections::HashSet;
+
+use chrono::{NaiveDateTime, Utc};
+use entities::{
+    enums::{ExpenseCategory, PaymentMethod, SplitType},
+    expense, expense_split,
+    money::Money,
+};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::{EXPENSE_NOT_FOUND, Expense, ExpenseDetail, detail_of, members_in, scope};
+use crate::{
+    db::{Db, Txn},
+    domain::splits::{equal_shares, sums_to},
+    service::{
+        ServiceError, ServiceResult,
+        access::{Caller, require_member, scoped_read},
+        page::Page,
+        people::People,
+    },
+};
+
+pub const SPLIT_FOR_A_STRANGER: &str = "Every split must be for a member of this household";
+
+/// What one person owes of an expense.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Share {
+    pub user_id: Uuid,
+    pub amount_owed: Money,
+}
+
+/// An expense to record, with its id (sync brings the client's own).
+pub struct NewExpense {
+    pub id: Uuid,
+    pub household_id: Uuid,
+    pub amount: Money,
+    pub description: String,
+    pub category: ExpenseCategory,
+    pub payment_method: PaymentMethod,
+    /// When it was spent; when it is recorded if `None`.
+    pub date: Option<NaiveDateTime>,
+    /// `equal` shares it among every member; `custom` and `percentage` take `splits`.
+    pub split_type: SplitType,
+    /// A personal expense has no splits, whatever its split type.
+    pub is_personal: bool,
+    /// Each member's share as an amount, for `custom` and `percentage` (ignored for `equal`).
+    pub splits: Vec<Share>,
+}
+
+/// What an update changes; `None` leaves a field as it is. Splits are not recomputed.
+#[derive(Default)]
+pub struct ExpenseChanges {
+    pub amount: Option<Money>,
+    pub description: Option<String>,
+    pub category: Option<ExpenseCategory>,
+    pub payment_method: Option<PaymentMethod>,
+    pub date: Option<NaiveDateTime>,
+}
+
+/// Which of the caller's expenses a list shows.
+#[derive(Clone, Copy, Default)]
+pub struct ExpenseFilter {
+    /// Only this household's (the caller must be a member); all the caller's otherwise.
+    pub household_id: Option<Uuid>,
+    pub category: Option<ExpenseCategory>,
+    pub is_personal: Option<bool>,
+    /// Spent on or after.
+    pub start: Option<NaiveDateTime>,
+    /// Spent on or before.
+    pub end: Option<NaiveDateTime>,
+    pub page: Page,
+}
+
+/// Records `new` with its splits and answers it with them and the people they name.
+pub async fn create(db: &Db, caller: Caller, new: NewExpense) -> ServiceResult<ExpenseDetail> {
+    let saved = db
+        .write(|txn| Box::pin(create_in(txn, caller, new)))
+        .await?;
+    detail_of(db, saved).await
+}
+
+/// Records `new` and its splits: the caller must be a member, the shares must hold (see
+/// [`shares`]), and the payer's own split is created settled.
+pub async fn create_in(
+    txn: &Txn,
+    caller: Caller,
+    new: NewExpense,
+) -> ServiceResult<expense::Model> {
+    require_member(txn, caller, new.household_id).await?;
+    let shares = if new.is_personal {
+        Vec::new()
+    } else {
+        let members = members_in(txn, new.household_id).await?;
+        shares(&new, &members.iter().map(|m| m.user_id).collect::<Vec<_>>())?
+    };
+    let now = Utc::now().naive_utc();
+    let saved = expense::ActiveModel {
+        id: Set(new.id),
+        household_id: Set(new.household_id),
+        created_by: Set(caller.user_id),
+        amount: Set(new.amount),
+        description: Set(new.description),
+        category: Set(new.category),
+        payment_method: Set(new.payment_method),
+        date: Set(new.date.unwrap_or(now)),
+        split_type: Set(new.split_type),
+        is_personal: Set(new.is_personal),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    insert_splits(txn, &saved, shares).await?;
+    Ok(saved)
+}
+
+/// Who owes what of a shared expense among `members` (in the order they joined): every
+/// member equally, or the given shares, which must add up to the amount and name only
+/// members.
+fn shares(new: &NewExpense, members: &[Uuid]) -> ServiceResult<Vec<Share>> {
+    if new.split_type == SplitType::Equal {
+        let equal = equal_shares(new.amount, members.len());
+        return Ok(members
+            .iter()
+            .zip(equal)
+            .map(|(&user_id, amount_owed)| Share {
+                user_id,
+                amount_owed,
+            })
+            .collect());
+    }
+    if new.splits.is_empty() {
+        return Err(ServiceError::Refused(
+            format!(
+                "Custom splits are required for {} split type",
+                new.split_type.to_value()
+            )
+            .into(),
+        ));
+    }
+    let owed: Vec<Money> = new.splits.iter().map(|s| s.amount_owed).collect();
+    if !sums_to(&owed, new.amount) {
+        let total: Money = owed.iter().copied().sum();
+        return Err(ServiceError::Refused(
+            format!(
+                "Splits must sum to total amount. Got {total}, expected {}",
+                new.amount
+            )
+            .into(),
+        ));
+    }
+    let members: HashSet<&Uuid> = members.iter().collect();
+    if new.splits.iter().any(|s| !members.contains(&s.user_id)) {
+        return Err(ServiceError::Forbidden(SPLIT_FOR_A_STRANGER.into()));
+    }
+    Ok(new.splits.clone())
+}
+
+/// The payer does not owe themselves: their own split is settled from the start.
+async fn insert_splits(
+    txn: &Txn,
+    expense: &expense::Model,
+    shares: Vec<Share>,
+) -> ServiceResult<()> {
+    for share in shares {
+        let own = share.user_id == expense.created_by;
+        expense_split::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            expense_id: Set(expense.id),
+            user_id: Set(share.user_id),
+            amount_owed: Set(share.amount_owed),
+            is_settled: Set(own),
+            settled_at: Set(own.then_some(expense.created_at)),
+            created_at: Set(expense.created_at),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The expense `id` with its splits, for a member of its household.
+pub async fn get(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<ExpenseDetail> {
+    let expense = scoped_read::<expense::Entity>(
+        db,
+        caller,
+        id,
+        expense::Column::HouseholdId,
+        EXPENSE_NOT_FOUND,
+    )
+    .await?;
+    detail_of(db, expense).await
+}
+
+/// The caller's expenses, filtered, newest first.
+pub async fn list(db: &Db, user_id: Uuid, filter: ExpenseFilter) -> ServiceResult<Vec<Expense>> {
+    let households = scope(db, filter.household_id, user_id).await?;
+    let expenses = db
+        .read(|conn| {
+            let households = households.clone();
+            async move {
+                let mut query = expense::Entity::find()
+                    .filter(expense::Column::HouseholdId.is_in(households))
+                    .order_by_desc(expense::Column::Date)
+                    .order_by_desc(expense::Column::Id);
+                if let Some(category) = filter.category {
+                    query = query.filter(expense::Column::Category.eq(category));
+                }
+                if let Some(personal) = filter.is_personal {
+                    query = query.filter(expense::Column::IsPersonal.eq(personal));
+                }
+                if let Some(start) = filter.start {
+                    query = query.filter(expense::Column::Date.gte(start));
+                }
+                if let Some(end) = filter.end {
+                    query = query.filter(expense::Column::Date.lte(end));
+                }
+                query
+                    .offset(filter.page.skip)
+                    .limit(filter.page.limit)
+                    .all(&conn)
+                    .await
+            }
+        })
+        .await?;
+    let people = People::load(db, expenses.iter().map(|e| e.created_by)).await?;
+    Ok(expenses
+        .into_iter()
+        .map(|model| Expense {
+            creator: people.get(model.created_by).cloned(),
+            model,
+        })
+        .collect())
+}
+
+pub async fn update(
+    db: &Db,
+    caller: Caller,
+    id: Uuid,
+    changes: ExpenseChanges,
+) -> ServiceResult<Expense> {
+    let saved = db
+        .write(|txn| Box::pin(update_in(txn, caller, id, changes)))
+        .await?;
+    let people = People::load(db, [saved.created_by]).await?;
+    Ok(Expense {
+        creator: people.get(saved.created_by).cloned(),
+        model: saved,
+    })
+}
+
+/// Changes the caller's own expense `id`.
+pub async fn update_in(
+    txn: &Txn,
+    caller: Caller,
+    id: Uuid,
+    changes: ExpenseChanges,
+) -> ServiceResult<expense::Model> {
+    let current = own_expense(txn, caller, id, "update").await?;
+    let mut changed = current.into_active_model();
+    if let Some(amount) = changes.amount {
+        changed.amount = Set(amount);
+    }
+    if let Some(description) = changes.description {
+        changed.description = Set(description);
+    }
+    if let Some(category) = changes.category {
+        changed.category = Set(category);
+    }
+    if let Some(method) = changes.payment_method {
+        changed.payment_method = Set(method);
+    }
+    if let Some(date) = changes.date {
+        changed.date = Set(date);
+    }
+    changed.updated_at = Set(Utc::now().naive_utc());
+    Ok(changed.update(txn).await?)
+}
+
+pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
+    db.write(|txn| Box::pin(delete_in(txn, caller, id))).await
+}
+
+/// Deletes the caller's own expense `id`; its splits go with it.
+pub async fn delete_in(txn: &Txn, caller: Caller, id: Uuid) -> ServiceResult<()> {
+    let expense = own_expense(txn, caller, id, "delete").await?;
+    expense::Entity::delete_by_id(expense.id).exec(txn).await?;
+    Ok(())
+}
+
+/// The expense if the caller created it: not found when there is none (or it is outside
+/// the caller's one household), forbidden for anyone else's. The creator check comes
+/// before the membership one so that every other caller, member or not, is told the same
+/// "Only the creator …"; a creator who has left the household is refused as a non-member.
+async fn own_expense(
+    txn: &Txn,
+    caller: Caller,
+    id: Uuid,
+    action: &str,
+) -> ServiceResult<expense::Model> {
+    let mut query = expense::Entity::find_by_id(id);
+    if let Some(only) = caller.only_household {
+        query = query.filter(expense::Column::HouseholdId.eq(only));
+    }
+    let found = query
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound(EXPENSE_NOT_FOUND.into()))?;
+    if found.created_by != caller.user_id {
+        return Err(ServiceError::Forbidden(
+            format!("Only the creator can {action} this expense").into(),
+        ));
+    }
+    require_member(txn, caller, found.household_id).await?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::{
+        expenses::fixtures::{Flat, flat, money, new_expense},
+        members,
+    };
+
+    fn share(user_id: Uuid, amount: &str) -> Share {
+        Share {
+            user_id,
+            amount_owed: money(amount),
+        }
+    }
+
+    /// Each split of `detail` as (who, owed, settled), by who (splits made together have no
+    /// order of their own).
+    fn owed(detail: &ExpenseDetail) -> Vec<(Uuid, Money, bool)> {
+        let mut owed: Vec<_> = detail
+            .splits
+            .iter()
+            .map(|s| (s.model.user_id, s.model.amount_owed, s.model.is_settled))
+            .collect();
+        owed.sort_unstable_by_key(|(user_id, ..)| *user_id);
+        owed
+    }
+
+    fn sorted<const N: usize>(mut owed: [(Uuid, Money, bool); N]) -> Vec<(Uuid, Money, bool)> {
+        owed.sort_unstable_by_key(|(user_id, ..)| *user_id);
+        owed.to_vec()
+    }
+
+    async fn expense_count(f: &Flat) -> usize {
+        expense::Entity::find()
+            .all(f.db.connection())
+            .await
+            .expect("read")
+            .len()
+    }
+
+    fn refusal<T: std::fmt::Debug>(result: ServiceResult<T>) -> String {
+        match result {
+            Err(ServiceError::Refused(why) | ServiceError::Forbidden(why)) => why.into_owned(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn equal_shares_give_leftover_cents_to_the_first_to_join_and_settle_the_payers_own() {
+        let f = flat().await;
+        let created = create(&f.db, Caller::user(f.max), new_expense(f.id, "100.00"))
+            .await
+            .expect("create");
+        assert_eq!(
+            owed(&created),
+            sorted([
+                (f.olive, money("33.34"), false),
+                (f.max, money("33.33"), true),
+                (f.lou, money("33.33"), false),
+            ])
+        );
+        for split in created.splits.iter().map(|s| &s.model) {
+            let payers = split.user_id == f.max;
+            let settled_at = payers.then_some(created.expense.model.created_at);
+            assert_eq!(split.settled_at, settled_at);
+        }
+        assert_eq!(
+            created.expense.creator.map(|u| u.full_name),
+            Some("max".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn custom_shares_are_required_and_must_sum_to_the_amount() {
+        let f = flat().await;
+        let me = Caller::user(f.olive);
+        let mut missing = new_expense(f.id, "100");
+        missing.split_type = SplitType::Custom;
+        assert_eq!(
+            refusal(create(&f.db, me, missing).await),
+            "Custom splits are required for custom split type"
+        );
+        let mut short = new_expense(f.id, "100");
+        short.split_type = SplitType::Custom;
+        short.splits = vec![share(f.olive, "50.00"), share(f.max, "49.98")];
+        assert_eq!(
+            refusal(create(&f.db, me, short).await),
+            "Splits must sum to total amount. Got 99.98, expected 100.00"
+        );
+        assert_eq!(expense_count(&f).await, 0);
+        let mut exact = new_expense(f.id, "100");
+        exact.split_type = SplitType::Custom;
+        exact.splits = vec![share(f.max, "60.01"), share(f.lou, "39.99")];
+        let created = create(&f.db, me, exact).await.expect("create");
+        assert_eq!(
+            owed(&created),
+            sorted([
+                (f.max, money("60.01"), false),
+                (f.lou, money("39.99"), false)
+            ])
+        );
+    }
+
+    /// Percentage shares are sent as amounts, like custom ones: they must add up to the
+    /// amount, not to 100.
+    #[tokio::test]
+    async fn percentage_shares_must_sum_to_the_amount_not_to_a_hundred() {
+        let f = flat().await;
+        let me = Caller::user(f.olive);
+        let mut percents = new_expense(f.id, "50");
+        percents.split_type = SplitType::Percentage;
+        percents.splits = vec![share(f.olive, "50"), share(f.max, "50")];
+        assert_eq!(
+            refusal(create(&f.db, me, percents).await),
+            "Splits must sum to total amount. Got 100.00, expected 50.00"
+        );
+        let mut amounts = new_expense(f.id, "50");
+        amounts.split_type = SplitType::Percentage;
+        amounts.splits = vec![share(f.olive, "25"), share(f.max, "25")];
+        let created = create(&f.db, me, amounts).await.expect("create");
+        assert_eq!(
+            owed(&created),
+            sorted([(f.olive, money("25"), true), (f.max, money("25"), false)])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_share_for_a_non_member_is_refused_and_nothing_written() {
+        let f = flat().await;
+        let stranger = crate::service::testing::user(&f.db, "sam").await;
+        let mut new = new_expense(f.id, "100");
+        new.split_type = SplitType::Custom;
+        new.splits = vec![share(f.olive, "50"), share(stranger, "50")];
+        let refused = create(&f.db, Caller::user(f.olive), new).await;
+        assert!(matches!(&refused, Err(ServiceError::Forbidden(_))));
+        assert_eq!(refusal(refused), SPLIT_FOR_A_STRANGER);
+        assert_eq!(expense_count(&f).await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_personal_expense_has_no_splits_whatever_its_split_type() {
+        let f = flat().await;
+        let mut new = new_expense(f.id, "12.50");
+        new.is_personal = true;
+        new.split_type = SplitType::Custom;
+        let created = create(&f.db, Caller::user(f.lou), new)
+            .await
+            .expect("create");
+        assert!(created.splits.is_empty());
+    }
+
+    #[tokio::test]
+    async fn only_members_record_expenses() {
+        let f = flat().await;
+        let outsider = crate::service::testing::user(&f.db, "ivan").await;
+        let refused = create(&f.db, Caller::user(outsider), new_expense(f.id, "1")).await;
+        assert!(matches!(refused, Err(ServiceError::Forbidden(_))));
+        assert_eq!(expense_count(&f).await, 0);
+    }
+
+    #[tokio::test]
+    async fn only_the_creator_updates_or_deletes() {
+        let f = flat().await;
+        let (olive, max) = (Caller::user(f.olive), Caller::user(f.max));
+        let id = create(&f.db, olive, new_expense(f.id, "30"))
+            .await
+            .expect("create")
+            .expense
+            .model
+            .id;
+        let rename = || ExpenseChanges {
+            description: Some("Gas bill".to_owned()),
+            ..ExpenseChanges::default()
+        };
+        assert_eq!(
+            refusal(update(&f.db, max, id, rename()).await),
+            "Only the creator can update this expense"
+        );
+        assert_eq!(
+            refusal(delete(&f.db, max, id).await),
+            "Only the creator can delete this expense"
+        );
+        let changed = update(&f.db, olive, id, rename()).await.expect("update");
+        assert_eq!(changed.model.description, "Gas bill");
+        assert_eq!(changed.model.amount, money("30"));
+        delete(&f.db, olive, id).await.expect("delete");
+        let gone = get(&f.db, olive, id).await;
+        assert!(matches!(gone, Err(ServiceError::NotFound(_))));
+        let splits = expense_split::Entity::find()
+            .all(f.db.connection())
+            .await
+            .expect("read");
+        assert!(splits.is_empty(), "deleting left {splits:?}");
+    }
+
+    #[tokio::test]
+    async fn a_creator_who_left_no_longer_changes_their_expense() {
+        let f = flat().await;
+        let max = Caller::user(f.max);
+        let id = create(&f.db, max, new_expense(f.id, "30"))
+            .await
+            .expect("create")
+            .expense
+            .model
+            .id;
+        members::leave(&f.db, f.id, f.max).await.expect("leave");
+        let refused = delete(&f.db, max, id).await;
+        assert!(matches!(refused, Err(ServiceError::Forbidden(_))));
+    }
+
+    #[tokio::test]
+    async fn a_caller_kept_to_one_household_does_not_find_another_households_expense() {
+        let f = flat().await;
+        let id = create(&f.db, Caller::user(f.olive), new_expense(f.id, "30"))
+            .await
+            .expect("create")
+            .expense
+            .model
+            .id;
+        let elsewhere = Caller::within(f.olive, Uuid::new_v4());
+        let created = create(&f.db, elsewhere, new_expense(f.id, "1")).await;
+        assert!(matches!(created, Err(ServiceError::Forbidden(_))));
+        let changed = update(&f.db, elsewhere, id, ExpenseChanges::default()).await;
+        assert!(matches!(changed, Err(ServiceError::NotFound(_))));
+        let deleted = delete(&f.db, elsewhere, id).await;
+        assert!(matches!(deleted, Err(ServiceError::NotFound(_))));
+        let within = Caller::within(f.olive, f.id);
+        assert!(get(&f.db, within, id).await.is_ok());
+    }
+}

@@ -1,0 +1,227 @@
+//! Shared expenses: recording one with its shares, reading, changing and deleting it,
+//! settling its splits, the household's balances, a user's analytics and what the AI is
+//! told about a household. Money is exact (`Money`) throughout.
+
+mod analytics;
+mod context;
+mod crud;
+mod settlement;
+mod summary;
+
+use entities::{enums::ExpenseCategory, expense, expense_split, household_member, user};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::{
+    ServiceResult,
+    access::{WhenMissing, membership},
+    people::People,
+};
+use crate::db::Db;
+
+pub use analytics::{Analytics, PeriodStats, analytics};
+pub use context::household_context;
+pub use crud::{
+    ExpenseChanges, ExpenseFilter, NewExpense, Share, create, create_in, delete, delete_in, get,
+    list, update, update_in,
+};
+pub use settlement::{settle, settle_in};
+pub use summary::{Balance, HouseholdSummary, summary};
+
+pub const EXPENSE_NOT_FOUND: &str = "Expense not found";
+pub const SPLITS_NOT_FOUND: &str = "Some split IDs were not found";
+
+/// An expense and the user who created it (`None` once they are gone).
+#[derive(Debug)]
+pub struct Expense {
+    pub model: expense::Model,
+    pub creator: Option<user::Model>,
+}
+
+/// A split and the user who owes it.
+#[derive(Debug)]
+pub struct Split {
+    pub model: expense_split::Model,
+    pub user: Option<user::Model>,
+}
+
+/// An expense with its splits, oldest first.
+#[derive(Debug)]
+pub struct ExpenseDetail {
+    pub expense: Expense,
+    pub splits: Vec<Split>,
+}
+
+/// The splits of these expenses, oldest first. The caller has already seen the expenses
+/// (through a membership-checked read), so the splits are theirs to see.
+pub async fn splits_of(
+    db: &Db,
+    expense_ids: Vec<Uuid>,
+) -> ServiceResult<Vec<expense_split::Model>> {
+    Ok(db
+        .read(|conn| {
+            let ids = expense_ids.clone();
+            async move { splits_in(&conn, ids).await }
+        })
+        .await?)
+}
+
+async fn splits_in<C: ConnectionTrait>(
+    conn: &C,
+    expense_ids: Vec<Uuid>,
+) -> Result<Vec<expense_split::Model>, sea_orm::DbErr> {
+    expense_split::Entity::find()
+        .filter(expense_split::Column::ExpenseId.is_in(expense_ids))
+        .order_by_asc(expense_split::Column::CreatedAt)
+        .order_by_asc(expense_split::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// A household's members in the order they joined: equal shares follow this order, so the
+/// first to join get the leftover cents.
+async fn members_in<C: ConnectionTrait>(
+    conn: &C,
+    household_id: Uuid,
+) -> Result<Vec<household_member::Model>, sea_orm::DbErr> {
+    household_member::Entity::find()
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .order_by_asc(household_member::Column::JoinedAt)
+        .order_by_asc(household_member::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// The ids of a household's members, in the order they joined (sync checks assignees
+/// against them).
+pub async fn member_ids(db: &Db, household_id: Uuid) -> ServiceResult<Vec<Uuid>> {
+    let members = db
+        .read(|conn| async move { members_in(&conn, household_id).await })
+        .await?;
+    Ok(members.into_iter().map(|m| m.user_id).collect())
+}
+
+/// The households a listing covers: the one asked for (the caller must be a member), or
+/// every household the caller is in.
+async fn scope(db: &Db, household_id: Option<Uuid>, user_id: Uuid) -> ServiceResult<Vec<Uuid>> {
+    if let Some(id) = household_id {
+        membership(db, id, user_id, WhenMissing::Forbidden).await?;
+        return Ok(vec![id]);
+    }
+    Ok(db
+        .read(|conn| async move {
+            household_member::Entity::find()
+                .select_only()
+                .column(household_member::Column::HouseholdId)
+                .filter(household_member::Column::UserId.eq(user_id))
+                .into_tuple()
+                .all(&conn)
+                .await
+        })
+        .await?)
+}
+
+/// An expense with its splits and the people they name, read after it was written.
+async fn detail_of(db: &Db, expense: expense::Model) -> ServiceResult<ExpenseDetail> {
+    let splits = splits_of(db, vec![expense.id]).await?;
+    let people = People::load(
+        db,
+        splits.iter().map(|s| s.user_id).chain([expense.created_by]),
+    )
+    .await?;
+    let splits = splits
+        .into_iter()
+        .map(|model| Split {
+            user: people.get(model.user_id).cloned(),
+            model,
+        })
+        .collect();
+    Ok(ExpenseDetail {
+        expense: Expense {
+            creator: people.get(expense.created_by).cloned(),
+            model: expense,
+        },
+        splits,
+    })
+}
+
+/// The category as the contract spells it (`groceries`, `utilities`, …).
+fn label(category: ExpenseCategory) -> String {
+    category.to_value()
+}
+
+/// A household to record expenses in, for the rules' unit tests.
+#[cfg(test)]
+mod fixtures {
+    use chrono::Duration;
+    use entities::{
+        enums::{ExpenseCategory, PaymentMethod, SplitType},
+        money::Money,
+    };
+    use uuid::Uuid;
+
+    use super::NewExpense;
+    use crate::{
+        db::Db,
+        service::{
+            households::{self, Joiner},
+            testing::{invite, memory_db, user},
+        },
+    };
+
+    /// Olive (owner), Max and Lou, who joined in that order.
+    pub struct Flat {
+        pub db: Db,
+        pub id: Uuid,
+        pub olive: Uuid,
+        pub max: Uuid,
+        pub lou: Uuid,
+    }
+
+    pub async fn flat() -> Flat {
+        let db = memory_db().await;
+        let olive = user(&db, "olive").await;
+        let flat = households::create(&db, olive, "Flat".into())
+            .await
+            .expect("create");
+        let mut joined = Vec::new();
+        for name in ["max", "lou"] {
+            let id = user(&db, name).await;
+            let token = invite(&db, flat.id, olive, None, Duration::days(1)).await;
+            let email = format!("{name}@example.com");
+            households::join(&db, Joiner { id, email: &email }, token)
+                .await
+                .expect("join");
+            joined.push(id);
+        }
+        Flat {
+            db,
+            id: flat.id,
+            olive,
+            max: joined[0],
+            lou: joined[1],
+        }
+    }
+
+    pub fn money(text: &str) -> Money {
+        text.parse().expect("an amount")
+    }
+
+    /// A shared expense of `amount`, split equally.
+    pub fn new_expense(household_id: Uuid, amount: &str) -> NewExpense {
+        NewExpense {
+            id: Uuid::new_v4(),
+            household_id,
+            amount: money(amount),
+            description: "Groceries".to_owned(),
+            category: ExpenseCategory::Groceries,
+            payment_method: PaymentMethod::Card,
+            date: None,
+            split_type: SplitType::Equal,
+            is_personal: false,
+            splits: Vec::new(),
+        }
+    }
+}
