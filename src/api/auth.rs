@@ -5,7 +5,7 @@ use poem::web::Data;
 use poem_openapi::{Object, OpenApi, Tags, payload::Json};
 use uuid::Uuid;
 
-use super::{text::Text, timestamp::Timestamp};
+use super::{strict_string::StrictString, timestamp::Timestamp};
 use crate::{
     auth::{BearerAuth, INVALID_CREDENTIALS, google::GoogleError, jwt, user_for_token},
     error::{ApiError, ApiResult, NUL_REFUSED, ValidationDetail},
@@ -23,7 +23,7 @@ enum Tag {
 struct GoogleTokenRequest {
     /// The ID token the app got from Google Sign-In.
     #[oai(validator(min_length = 1, max_length = 8192))]
-    id_token: Text,
+    id_token: StrictString,
 }
 
 #[derive(Object)]
@@ -70,7 +70,7 @@ struct TokenResponse {
 #[derive(Object)]
 struct RefreshTokenRequest {
     #[oai(validator(min_length = 1, max_length = 4096))]
-    refresh_token: Text,
+    refresh_token: StrictString,
 }
 
 #[derive(Object)]
@@ -84,11 +84,11 @@ struct UserUpdate {
     /// Left unchanged when absent or null.
     #[oai(validator(min_length = 1, max_length = 255))]
     #[oai(nullable)]
-    full_name: Option<Text>,
+    full_name: Option<StrictString>,
     /// Left unchanged when absent or null.
     #[oai(validator(max_length = 2048))]
     #[oai(nullable)]
-    profile_picture_url: Option<Text>,
+    profile_picture_url: Option<StrictString>,
 }
 
 #[derive(Object)]

@@ -8,7 +8,7 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags, param::Path, payload::Json};
 use uuid::Uuid;
 
-use super::{choice::Choice, text::Text, timestamp::Timestamp};
+use super::{any_case_enum::AnyCaseEnum, strict_string::StrictString, timestamp::Timestamp};
 use crate::{
     auth::BearerAuth,
     error::ApiResult,
@@ -25,7 +25,7 @@ enum Tag {
 #[derive(Object)]
 struct HouseholdCreate {
     #[oai(validator(min_length = 1, max_length = 100))]
-    name: Text,
+    name: StrictString,
 }
 
 #[derive(Object)]
@@ -55,7 +55,7 @@ pub struct MemberWithUser {
     /// The membership's id (used by the member routes).
     id: Uuid,
     user_id: Uuid,
-    role: Choice<MemberRole>,
+    role: AnyCaseEnum<MemberRole>,
     joined_at: Timestamp,
     email: String,
     full_name: String,
@@ -68,7 +68,7 @@ impl From<(household_member::Model, user::Model)> for MemberWithUser {
         Self {
             id: member.id,
             user_id: member.user_id,
-            role: Choice(member.role),
+            role: AnyCaseEnum(member.role),
             joined_at: member.joined_at.into(),
             email: user.email,
             full_name: user.full_name,
@@ -93,7 +93,7 @@ struct InviteCreate {
         nullable,
         validator(max_length = 255, pattern = r"^[^@\s\u0000]+@[^@\s\u0000]+$")
     )]
-    email: Option<Text>,
+    email: Option<StrictString>,
 }
 
 #[derive(Object)]
@@ -106,7 +106,7 @@ struct InviteResponse {
     #[oai(nullable)]
     email: Option<String>,
     token: String,
-    status: Choice<InviteStatus>,
+    status: AnyCaseEnum<InviteStatus>,
     expires_at: Timestamp,
     created_at: Timestamp,
 }
@@ -118,7 +118,7 @@ impl From<household_invite::Model> for InviteResponse {
             household_id: invite.household_id,
             email: invite.email,
             token: invite.token,
-            status: Choice(invite.status),
+            status: AnyCaseEnum(invite.status),
             expires_at: invite.expires_at.into(),
             created_at: invite.created_at.into(),
         }
@@ -128,12 +128,12 @@ impl From<household_invite::Model> for InviteResponse {
 #[derive(Object)]
 struct JoinHouseholdRequest {
     #[oai(validator(min_length = 1, max_length = 200))]
-    token: Text,
+    token: StrictString,
 }
 
 #[derive(Object)]
 struct MemberRoleUpdate {
-    role: Choice<MemberRole>,
+    role: AnyCaseEnum<MemberRole>,
 }
 
 #[derive(ApiResponse)]

@@ -1,18 +1,18 @@
 //! The HTTP API: one module per tag, assembled into the OpenAPI service here.
 
 mod amount;
+pub mod any_case_enum;
 mod auth;
-pub mod choice;
 mod expenses;
 mod health;
 mod households;
 mod json_rows;
-mod nullable;
+mod null_as_absent;
 mod partial;
 mod probe;
 mod shopping;
+pub mod strict_string;
 mod sync;
-pub mod text;
 pub mod timestamp;
 mod todos;
 

@@ -14,8 +14,8 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::{
-    choice::Choice, json_rows::JsonRows, nullable::Nullable, partial::patch, text::Text,
-    timestamp::Timestamp,
+    any_case_enum::AnyCaseEnum, json_rows::JsonRows, null_as_absent::NullAsAbsent, partial::patch,
+    strict_string::StrictString, timestamp::Timestamp,
 };
 use crate::{
     auth::BearerAuth,
@@ -35,25 +35,25 @@ enum Tag {
     Todos,
 }
 
-fn medium() -> Choice<TodoPriority> {
-    Choice(TodoPriority::Medium)
+fn medium() -> AnyCaseEnum<TodoPriority> {
+    AnyCaseEnum(TodoPriority::Medium)
 }
 
 #[derive(Object)]
 pub(super) struct TodoCreate {
     household_id: Uuid,
     #[oai(validator(min_length = 1, max_length = 200))]
-    title: Text,
+    title: StrictString,
     #[oai(nullable, validator(max_length = 2000))]
-    description: Option<Text>,
+    description: Option<StrictString>,
     #[oai(default = "medium")]
-    priority: Choice<TodoPriority>,
+    priority: AnyCaseEnum<TodoPriority>,
     #[oai(nullable)]
     due_date: Option<Timestamp>,
     #[oai(nullable)]
     assigned_to_id: Option<Uuid>,
     #[oai(nullable, validator(max_length = 50))]
-    recurring_pattern: Option<Text>,
+    recurring_pattern: Option<StrictString>,
     #[oai(nullable)]
     recurring_until: Option<Timestamp>,
 }
@@ -63,24 +63,24 @@ pub(super) struct TodoCreate {
 #[derive(Object)]
 pub(super) struct TodoUpdate {
     #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    title: Option<Text>,
+    title: Option<StrictString>,
     #[oai(nullable, validator(max_length = 2000))]
-    description: MaybeUndefined<Text>,
-    status: Nullable<Choice<TodoStatus>>,
-    priority: Nullable<Choice<TodoPriority>>,
+    description: MaybeUndefined<StrictString>,
+    status: NullAsAbsent<AnyCaseEnum<TodoStatus>>,
+    priority: NullAsAbsent<AnyCaseEnum<TodoPriority>>,
     #[oai(nullable)]
     due_date: MaybeUndefined<Timestamp>,
     #[oai(nullable)]
     assigned_to_id: MaybeUndefined<Uuid>,
     #[oai(nullable, validator(max_length = 50))]
-    recurring_pattern: MaybeUndefined<Text>,
+    recurring_pattern: MaybeUndefined<StrictString>,
     #[oai(nullable)]
     recurring_until: MaybeUndefined<Timestamp>,
 }
 
 #[derive(Object)]
 struct TodoStatusUpdate {
-    status: Choice<TodoStatus>,
+    status: AnyCaseEnum<TodoStatus>,
 }
 
 // Serialize: list answers are written by `JsonRows`.
@@ -91,8 +91,8 @@ pub(super) struct TodoResponse {
     title: String,
     #[oai(nullable)]
     description: Option<String>,
-    status: Choice<TodoStatus>,
-    priority: Choice<TodoPriority>,
+    status: AnyCaseEnum<TodoStatus>,
+    priority: AnyCaseEnum<TodoPriority>,
     #[oai(nullable)]
     due_date: Option<Timestamp>,
     #[oai(nullable)]
@@ -117,8 +117,8 @@ impl From<todo::Model> for TodoResponse {
             household_id: t.household_id,
             title: t.title,
             description: t.description,
-            status: Choice(t.status),
-            priority: Choice(t.priority),
+            status: AnyCaseEnum(t.status),
+            priority: AnyCaseEnum(t.priority),
             due_date: t.due_date.map(Into::into),
             assigned_to_id: t.assigned_to_id,
             created_by: t.created_by,
@@ -227,7 +227,7 @@ impl TodosApi {
         auth: BearerAuth,
         household_id: Query<Uuid>,
         /// Only todos with this status (then `include_completed` is ignored).
-        status: Query<Option<Choice<TodoStatus>>>,
+        status: Query<Option<AnyCaseEnum<TodoStatus>>>,
         /// Only todos assigned to the caller or to nobody.
         #[oai(default)]
         assigned_to_me: Query<bool>,
@@ -404,8 +404,8 @@ mod tests {
                 household_id: ids.1,
                 title: texts.0,
                 description: texts.1,
-                status: Choice(status),
-                priority: Choice(priority),
+                status: AnyCaseEnum(status),
+                priority: AnyCaseEnum(priority),
                 due_date: dates.0,
                 assigned_to_id: ids.3,
                 created_by: ids.2,

@@ -82,7 +82,7 @@ fn field_named_in(reason: &str) -> Option<&str> {
 }
 
 /// Where in `body` the first string holding a NUL is, as `loc` parts after `body`.
-/// poem-openapi's message for a field's type error does not name the field, and `Text`
+/// poem-openapi's message for a field's type error does not name the field, and `StrictString`
 /// cannot know it, so the body it came from is searched.
 fn path_to_nul(body: &[u8]) -> Option<Vec<String>> {
     fn search(value: &Value, path: &mut Vec<String>) -> bool {

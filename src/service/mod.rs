@@ -16,6 +16,7 @@ pub mod page;
 pub mod patch;
 pub mod people;
 pub mod shopping;
+pub mod sync;
 pub mod todos;
 pub mod users;
 

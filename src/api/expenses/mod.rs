@@ -13,7 +13,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{choice::Choice, timestamp::Timestamp};
+use super::{any_case_enum::AnyCaseEnum, timestamp::Timestamp};
 use crate::{
     auth::BearerAuth,
     error::ApiResult,
@@ -95,7 +95,7 @@ impl ExpensesApi {
         auth: BearerAuth,
         /// Only this household's (else all the caller's households).
         household_id: Query<Option<Uuid>>,
-        category: Query<Option<Choice<ExpenseCategory>>>,
+        category: Query<Option<AnyCaseEnum<ExpenseCategory>>>,
         is_personal: Query<Option<bool>>,
         /// On or after.
         start_date: Query<Option<Timestamp>>,

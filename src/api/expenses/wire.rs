@@ -13,9 +13,9 @@ use uuid::Uuid;
 use crate::{
     api::{
         amount::{Amount, PositiveAmount},
-        choice::Choice,
-        nullable::Nullable,
-        text::Text,
+        any_case_enum::AnyCaseEnum,
+        null_as_absent::NullAsAbsent,
+        strict_string::StrictString,
         timestamp::Timestamp,
     },
     service::expenses::{
@@ -24,16 +24,16 @@ use crate::{
     },
 };
 
-fn other_category() -> Choice<ExpenseCategory> {
-    Choice(ExpenseCategory::Other)
+fn other_category() -> AnyCaseEnum<ExpenseCategory> {
+    AnyCaseEnum(ExpenseCategory::Other)
 }
 
-fn cash() -> Choice<PaymentMethod> {
-    Choice(PaymentMethod::Cash)
+fn cash() -> AnyCaseEnum<PaymentMethod> {
+    AnyCaseEnum(PaymentMethod::Cash)
 }
 
-fn equal() -> Choice<SplitType> {
-    Choice(SplitType::Equal)
+fn equal() -> AnyCaseEnum<SplitType> {
+    AnyCaseEnum(SplitType::Equal)
 }
 
 #[derive(Object)]
@@ -51,16 +51,16 @@ pub(in crate::api) struct ExpenseCreate {
     /// JSON number with those digits is also read.
     amount: PositiveAmount,
     #[oai(validator(min_length = 1, max_length = 500))]
-    description: Text,
+    description: StrictString,
     #[oai(default = "other_category")]
-    category: Choice<ExpenseCategory>,
+    category: AnyCaseEnum<ExpenseCategory>,
     #[oai(default = "cash")]
-    payment_method: Choice<PaymentMethod>,
+    payment_method: AnyCaseEnum<PaymentMethod>,
     /// Defaults to now.
     #[oai(nullable)]
     date: Option<Timestamp>,
     #[oai(default = "equal")]
-    split_type: Choice<SplitType>,
+    split_type: AnyCaseEnum<SplitType>,
     #[oai(default)]
     is_personal: bool,
     /// Required for `custom` and `percentage` splits: each member's share as an amount.
@@ -76,9 +76,9 @@ pub(in crate::api) struct ExpenseUpdate {
     #[oai(nullable)]
     amount: Option<PositiveAmount>,
     #[oai(nullable, validator(min_length = 1, max_length = 500))]
-    description: Option<Text>,
-    category: Nullable<Choice<ExpenseCategory>>,
-    payment_method: Nullable<Choice<PaymentMethod>>,
+    description: Option<StrictString>,
+    category: NullAsAbsent<AnyCaseEnum<ExpenseCategory>>,
+    payment_method: NullAsAbsent<AnyCaseEnum<PaymentMethod>>,
     #[oai(nullable)]
     date: Option<Timestamp>,
 }
@@ -90,10 +90,10 @@ pub(in crate::api) struct ExpenseResponse {
     created_by: Uuid,
     amount: Amount,
     description: String,
-    category: Choice<ExpenseCategory>,
-    payment_method: Choice<PaymentMethod>,
+    category: AnyCaseEnum<ExpenseCategory>,
+    payment_method: AnyCaseEnum<PaymentMethod>,
     date: Timestamp,
-    split_type: Choice<SplitType>,
+    split_type: AnyCaseEnum<SplitType>,
     is_personal: bool,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -249,10 +249,10 @@ impl From<Expense> for ExpenseResponse {
             created_by: e.created_by,
             amount: Amount(e.amount),
             description: e.description,
-            category: Choice(e.category),
-            payment_method: Choice(e.payment_method),
+            category: AnyCaseEnum(e.category),
+            payment_method: AnyCaseEnum(e.payment_method),
             date: e.date.into(),
-            split_type: Choice(e.split_type),
+            split_type: AnyCaseEnum(e.split_type),
             is_personal: e.is_personal,
             created_at: e.created_at.into(),
             updated_at: e.updated_at.into(),

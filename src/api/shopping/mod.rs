@@ -12,7 +12,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{choice::Choice, text::Text};
+use super::{any_case_enum::AnyCaseEnum, strict_string::StrictString};
 use crate::{
     auth::BearerAuth,
     error::ApiResult,
@@ -66,7 +66,11 @@ enum NoContent {
 }
 
 /// The items a list's routes show, by the query's filters.
-fn item_filter(category: Option<Text>, is_purchased: Option<bool>, page: Page) -> ItemFilter {
+fn item_filter(
+    category: Option<StrictString>,
+    is_purchased: Option<bool>,
+    page: Page,
+) -> ItemFilter {
     ItemFilter {
         category: category.map(String::from),
         is_purchased,
@@ -112,7 +116,7 @@ impl ShoppingApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         household_id: Query<Uuid>,
-        status: Query<Option<Choice<ShoppingListStatus>>>,
+        status: Query<Option<AnyCaseEnum<ShoppingListStatus>>>,
         #[oai(default)] include_archived: Query<bool>,
         /// Rows to skip, at most 2147483647.
         #[oai(
@@ -180,7 +184,7 @@ impl ShoppingApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         list_id: Path<Uuid>,
-        category: Query<Option<Text>>,
+        category: Query<Option<StrictString>>,
         is_purchased: Query<Option<bool>>,
     ) -> ApiResult<Json<ShoppingListWithItems>> {
         let filter = item_filter(category.0, is_purchased.0, Page::default());
@@ -269,7 +273,7 @@ impl ShoppingApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         list_id: Path<Uuid>,
-        category: Query<Option<Text>>,
+        category: Query<Option<StrictString>>,
         is_purchased: Query<Option<bool>>,
         /// Rows to skip, at most 2147483647.
         #[oai(

@@ -11,10 +11,10 @@ use uuid::Uuid;
 use crate::{
     api::{
         amount::{Amount, Price},
-        choice::Choice,
-        nullable::Nullable,
+        any_case_enum::AnyCaseEnum,
+        null_as_absent::NullAsAbsent,
         partial::patch,
-        text::Text,
+        strict_string::StrictString,
         timestamp::Timestamp,
     },
     service::{
@@ -29,18 +29,18 @@ use crate::{
 pub(in crate::api) struct ShoppingListCreate {
     household_id: Uuid,
     #[oai(validator(min_length = 1, max_length = 200))]
-    name: Text,
+    name: StrictString,
     #[oai(nullable, validator(max_length = 1000))]
-    description: Option<Text>,
+    description: Option<StrictString>,
 }
 
 #[derive(Object)]
 pub(in crate::api) struct ShoppingListUpdate {
     #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    name: Option<Text>,
+    name: Option<StrictString>,
     #[oai(nullable, validator(max_length = 1000))]
-    description: MaybeUndefined<Text>,
-    status: Nullable<Choice<ShoppingListStatus>>,
+    description: MaybeUndefined<StrictString>,
+    status: NullAsAbsent<AnyCaseEnum<ShoppingListStatus>>,
 }
 
 #[derive(Object)]
@@ -50,7 +50,7 @@ pub(in crate::api) struct ShoppingListResponse {
     name: String,
     #[oai(nullable)]
     description: Option<String>,
-    status: Choice<ShoppingListStatus>,
+    status: AnyCaseEnum<ShoppingListStatus>,
     created_by: Uuid,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -63,7 +63,7 @@ impl From<shopping_list::Model> for ShoppingListResponse {
             household_id: list.household_id,
             name: list.name,
             description: list.description,
-            status: Choice(list.status),
+            status: AnyCaseEnum(list.status),
             created_by: list.created_by,
             created_at: list.created_at.into(),
             updated_at: list.updated_at.into(),
@@ -87,13 +87,13 @@ fn one() -> f64 {
 #[derive(Object)]
 pub(in crate::api) struct ItemCreate {
     #[oai(validator(min_length = 1, max_length = 200))]
-    name: Text,
+    name: StrictString,
     #[oai(default = "one", validator(minimum(value = "0", exclusive)))]
     quantity: f64,
     #[oai(nullable, validator(max_length = 50))]
-    unit: Option<Text>,
+    unit: Option<StrictString>,
     #[oai(nullable, validator(max_length = 100))]
-    category: Option<Text>,
+    category: Option<StrictString>,
     #[oai(nullable)]
     assigned_to_id: Option<Uuid>,
     /// From 0 to 99999999.99, at most two decimals, no sign or leading zeros; a JSON number
@@ -101,11 +101,11 @@ pub(in crate::api) struct ItemCreate {
     #[oai(nullable)]
     price: Option<Price>,
     #[oai(nullable, validator(max_length = 500))]
-    notes: Option<Text>,
+    notes: Option<StrictString>,
     #[oai(default)]
     is_recurring: bool,
     #[oai(nullable, validator(max_length = 50))]
-    recurring_pattern: Option<Text>,
+    recurring_pattern: Option<StrictString>,
     #[oai(nullable)]
     recurring_until: Option<Timestamp>,
     #[oai(default, validator(minimum(value = "0")))]
@@ -116,13 +116,13 @@ pub(in crate::api) struct ItemCreate {
 #[derive(Object)]
 pub(in crate::api) struct ItemUpdate {
     #[oai(nullable, validator(min_length = 1, max_length = 200))]
-    name: Option<Text>,
+    name: Option<StrictString>,
     #[oai(nullable, validator(minimum(value = "0", exclusive)))]
     quantity: Option<f64>,
     #[oai(nullable, validator(max_length = 50))]
-    unit: MaybeUndefined<Text>,
+    unit: MaybeUndefined<StrictString>,
     #[oai(nullable, validator(max_length = 100))]
-    category: MaybeUndefined<Text>,
+    category: MaybeUndefined<StrictString>,
     #[oai(nullable)]
     is_purchased: Option<bool>,
     #[oai(nullable)]
@@ -132,11 +132,11 @@ pub(in crate::api) struct ItemUpdate {
     #[oai(nullable)]
     price: MaybeUndefined<Price>,
     #[oai(nullable, validator(max_length = 500))]
-    notes: MaybeUndefined<Text>,
+    notes: MaybeUndefined<StrictString>,
     #[oai(nullable)]
     is_recurring: Option<bool>,
     #[oai(nullable, validator(max_length = 50))]
-    recurring_pattern: MaybeUndefined<Text>,
+    recurring_pattern: MaybeUndefined<StrictString>,
     #[oai(nullable)]
     recurring_until: MaybeUndefined<Timestamp>,
     #[oai(nullable, validator(minimum(value = "0")))]
@@ -238,11 +238,11 @@ pub(super) struct ShoppingListStats {
 #[derive(Object)]
 pub(super) struct CategoryCreate {
     #[oai(validator(min_length = 1, max_length = 100))]
-    name: Text,
+    name: StrictString,
     #[oai(nullable, validator(max_length = 10))]
-    icon: Option<Text>,
+    icon: Option<StrictString>,
     #[oai(nullable, validator(max_length = 20))]
-    color: Option<Text>,
+    color: Option<StrictString>,
     /// The household the category belongs to; without it the category is global.
     #[oai(nullable)]
     household_id: Option<Uuid>,

@@ -8,6 +8,8 @@ mod crud;
 mod settlement;
 mod summary;
 
+use std::collections::HashMap;
+
 use entities::{enums::ExpenseCategory, expense, expense_split, household_member, user};
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -15,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    ServiceResult,
+    ServiceError, ServiceResult,
     access::{WhenMissing, membership},
     people::People,
 };
@@ -56,10 +58,7 @@ pub struct ExpenseDetail {
 
 /// The splits of these expenses, oldest first. The caller has already seen the expenses
 /// (through a membership-checked read), so the splits are theirs to see.
-pub async fn splits_of(
-    db: &Db,
-    expense_ids: Vec<Uuid>,
-) -> ServiceResult<Vec<expense_split::Model>> {
+async fn splits_of(db: &Db, expense_ids: Vec<Uuid>) -> ServiceResult<Vec<expense_split::Model>> {
     Ok(db
         .read(|conn| {
             let ids = expense_ids.clone();
@@ -94,15 +93,6 @@ async fn members_in<C: ConnectionTrait>(
         .await
 }
 
-/// The ids of a household's members, in the order they joined (sync checks assignees
-/// against them).
-pub async fn member_ids(db: &Db, household_id: Uuid) -> ServiceResult<Vec<Uuid>> {
-    let members = db
-        .read(|conn| async move { members_in(&conn, household_id).await })
-        .await?;
-    Ok(members.into_iter().map(|m| m.user_id).collect())
-}
-
 /// The households a listing covers: the one asked for (the caller must be a member), or
 /// every household the caller is in.
 async fn scope(db: &Db, household_id: Option<Uuid>, user_id: Uuid) -> ServiceResult<Vec<Uuid>> {
@@ -125,26 +115,44 @@ async fn scope(db: &Db, household_id: Option<Uuid>, user_id: Uuid) -> ServiceRes
 
 /// An expense with its splits and the people they name, read after it was written.
 async fn detail_of(db: &Db, expense: expense::Model) -> ServiceResult<ExpenseDetail> {
-    let splits = splits_of(db, vec![expense.id]).await?;
+    let mut details = details_of(db, vec![expense]).await?;
+    details
+        .pop()
+        .ok_or_else(|| ServiceError::NotFound(EXPENSE_NOT_FOUND.into()))
+}
+
+/// Expenses with their splits and the people they name, in two reads whatever their number.
+/// The caller has already seen the expenses, through a membership-checked read.
+pub async fn details_of(
+    db: &Db,
+    expenses: Vec<expense::Model>,
+) -> ServiceResult<Vec<ExpenseDetail>> {
+    let splits = splits_of(db, expenses.iter().map(|e| e.id).collect()).await?;
     let people = People::load(
         db,
-        splits.iter().map(|s| s.user_id).chain([expense.created_by]),
+        splits
+            .iter()
+            .map(|s| s.user_id)
+            .chain(expenses.iter().map(|e| e.created_by)),
     )
     .await?;
-    let splits = splits
-        .into_iter()
-        .map(|model| Split {
+    let mut by_expense: HashMap<Uuid, Vec<Split>> = HashMap::new();
+    for model in splits {
+        by_expense.entry(model.expense_id).or_default().push(Split {
             user: people.get(model.user_id).cloned(),
             model,
+        });
+    }
+    Ok(expenses
+        .into_iter()
+        .map(|expense| ExpenseDetail {
+            splits: by_expense.remove(&expense.id).unwrap_or_default(),
+            expense: Expense {
+                creator: people.get(expense.created_by).cloned(),
+                model: expense,
+            },
         })
-        .collect();
-    Ok(ExpenseDetail {
-        expense: Expense {
-            creator: people.get(expense.created_by).cloned(),
-            model: expense,
-        },
-        splits,
-    })
+        .collect())
 }
 
 /// The category as the contract spells it (`groceries`, `utilities`, …).

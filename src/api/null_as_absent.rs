@@ -1,4 +1,4 @@
-//! `Nullable<T>`: an optional request field of a referenced schema (an enum, an object)
+//! `NullAsAbsent<T>`: an optional request field of a referenced schema (an enum, an object)
 //! that also takes `null`, which means the same as leaving it out. `#[oai(nullable)]` on
 //! such a field writes `nullable` beside an `allOf` with no `type`, which OpenAPI 3.0
 //! ignores and client generators (openapi-typescript) refuse; this writes
@@ -12,15 +12,15 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-/// The JSON type of a schema the document writes as a reference, for `Nullable` to state.
+/// The JSON type of a schema the document writes as a reference, for `NullAsAbsent` to state.
 pub trait JsonType {
     const JSON_TYPE: &'static str;
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Nullable<T>(pub Option<T>);
+pub struct NullAsAbsent<T>(pub Option<T>);
 
-impl<T: Type + JsonType> Type for Nullable<T> {
+impl<T: Type + JsonType> Type for NullAsAbsent<T> {
     const IS_REQUIRED: bool = false;
 
     type RawValueType = T::RawValueType;
@@ -61,7 +61,7 @@ impl<T: Type + JsonType> Type for Nullable<T> {
     }
 }
 
-impl<T: ParseFromJSON + JsonType> ParseFromJSON for Nullable<T> {
+impl<T: ParseFromJSON + JsonType> ParseFromJSON for NullAsAbsent<T> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value.unwrap_or_default() {
             Value::Null => Ok(Self(None)),
@@ -72,7 +72,7 @@ impl<T: ParseFromJSON + JsonType> ParseFromJSON for Nullable<T> {
     }
 }
 
-impl<T: ToJSON + JsonType> ToJSON for Nullable<T> {
+impl<T: ToJSON + JsonType> ToJSON for NullAsAbsent<T> {
     fn to_json(&self) -> Option<Value> {
         match &self.0 {
             Some(value) => value.to_json(),
@@ -87,16 +87,16 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::choice::Choice;
+    use crate::api::any_case_enum::AnyCaseEnum;
 
-    type Status = Nullable<Choice<TodoStatus>>;
+    type Status = NullAsAbsent<AnyCaseEnum<TodoStatus>>;
 
     #[test]
     fn null_and_absent_are_none() {
-        assert_eq!(Status::parse_from_json(None).ok(), Some(Nullable(None)));
+        assert_eq!(Status::parse_from_json(None).ok(), Some(NullAsAbsent(None)));
         assert_eq!(
             Status::parse_from_json(Some(Value::Null)).ok(),
-            Some(Nullable(None))
+            Some(NullAsAbsent(None))
         );
     }
 
@@ -104,7 +104,7 @@ mod tests {
     fn a_value_is_parsed_by_the_inner_type() {
         assert_eq!(
             Status::parse_from_json(Some(json!("IN_PROGRESS"))).ok(),
-            Some(Nullable(Some(Choice(TodoStatus::InProgress))))
+            Some(NullAsAbsent(Some(AnyCaseEnum(TodoStatus::InProgress))))
         );
         assert!(Status::parse_from_json(Some(json!("done"))).is_err());
     }

@@ -1,4 +1,4 @@
-//! `Choice<E>`: an entity enum as it crosses the API. Written as its lower-case value
+//! `AnyCaseEnum<E>`: an entity enum as it crosses the API. Written as its lower-case value
 //! (`in_progress`), read case-insensitively, so the Android app's upper-case member
 //! names (`IN_PROGRESS`) are accepted too. The schema lists the values under `E::NAME`.
 
@@ -11,7 +11,7 @@ use poem_openapi::{
 };
 use sea_orm::{ActiveEnum, Iterable};
 
-use super::nullable::JsonType;
+use super::null_as_absent::JsonType;
 use serde_json::Value;
 
 /// The schema name an enum has in the document (the old backend's names).
@@ -39,9 +39,9 @@ schema_names!(
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Choice<E>(pub E);
+pub struct AnyCaseEnum<E>(pub E);
 
-/// What `Choice` needs of an entity enum: text values, their list, and a schema name.
+/// What `AnyCaseEnum` needs of an entity enum: text values, their list, and a schema name.
 pub trait ApiEnum:
     ActiveEnum<Value = String> + Iterable + SchemaName + Copy + Send + Sync + 'static
 {
@@ -52,7 +52,7 @@ impl<E> ApiEnum for E where
 {
 }
 
-impl<E: ApiEnum> Choice<E> {
+impl<E: ApiEnum> AnyCaseEnum<E> {
     fn parse(text: &str) -> Option<Self> {
         E::try_from_value(&text.trim().to_ascii_lowercase())
             .ok()
@@ -65,7 +65,7 @@ impl<E: ApiEnum> Choice<E> {
     }
 }
 
-impl<E: ApiEnum> Type for Choice<E> {
+impl<E: ApiEnum> Type for AnyCaseEnum<E> {
     const IS_REQUIRED: bool = true;
 
     type RawValueType = Self;
@@ -100,11 +100,11 @@ impl<E: ApiEnum> Type for Choice<E> {
     }
 }
 
-impl<E: ApiEnum> JsonType for Choice<E> {
+impl<E: ApiEnum> JsonType for AnyCaseEnum<E> {
     const JSON_TYPE: &'static str = "string";
 }
 
-impl<E: ApiEnum> ParseFromJSON for Choice<E> {
+impl<E: ApiEnum> ParseFromJSON for AnyCaseEnum<E> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value.unwrap_or_default() {
             Value::String(text) => {
@@ -115,20 +115,20 @@ impl<E: ApiEnum> ParseFromJSON for Choice<E> {
     }
 }
 
-impl<E: ApiEnum> ParseFromParameter for Choice<E> {
+impl<E: ApiEnum> ParseFromParameter for AnyCaseEnum<E> {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
         Self::parse(value).ok_or_else(|| ParseError::custom(Self::invalid()))
     }
 }
 
-impl<E: ApiEnum> ToJSON for Choice<E> {
+impl<E: ApiEnum> ToJSON for AnyCaseEnum<E> {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.to_value()))
     }
 }
 
 /// As `to_json` writes it, for answers written by `JsonRows`.
-impl<E: ApiEnum> serde::Serialize for Choice<E> {
+impl<E: ApiEnum> serde::Serialize for AnyCaseEnum<E> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.0.to_value())
     }
@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn written_lower_case() {
         assert_eq!(
-            Choice(TodoStatus::InProgress).to_json(),
+            AnyCaseEnum(TodoStatus::InProgress).to_json(),
             Some(Value::from("in_progress"))
         );
     }
@@ -150,19 +150,23 @@ mod tests {
     #[test]
     fn read_in_any_case() {
         for text in ["in_progress", "IN_PROGRESS", "In_Progress"] {
-            let parsed = Choice::<TodoStatus>::parse_from_json(Some(Value::from(text)));
-            assert_eq!(parsed.ok(), Some(Choice(TodoStatus::InProgress)), "{text}");
+            let parsed = AnyCaseEnum::<TodoStatus>::parse_from_json(Some(Value::from(text)));
+            assert_eq!(
+                parsed.ok(),
+                Some(AnyCaseEnum(TodoStatus::InProgress)),
+                "{text}"
+            );
         }
         assert_eq!(
-            Choice::<PaymentMethod>::parse_from_parameter("BANK_TRANSFER").ok(),
-            Some(Choice(PaymentMethod::BankTransfer))
+            AnyCaseEnum::<PaymentMethod>::parse_from_parameter("BANK_TRANSFER").ok(),
+            Some(AnyCaseEnum(PaymentMethod::BankTransfer))
         );
     }
 
     #[test]
     fn unknown_values_and_types_are_refused() {
-        assert!(Choice::<TodoStatus>::parse_from_json(Some(Value::from("done"))).is_err());
-        assert!(Choice::<TodoStatus>::parse_from_json(Some(Value::from(1))).is_err());
-        assert!(Choice::<TodoStatus>::parse_from_parameter("inprogress").is_err());
+        assert!(AnyCaseEnum::<TodoStatus>::parse_from_json(Some(Value::from("done"))).is_err());
+        assert!(AnyCaseEnum::<TodoStatus>::parse_from_json(Some(Value::from(1))).is_err());
+        assert!(AnyCaseEnum::<TodoStatus>::parse_from_parameter("inprogress").is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! `Text`: a string a request sends, in its body or its query. poem-openapi's `String` also
+//! `StrictString`: a string a request sends, in its body or its query. poem-openapi's `String` also
 //! takes a JSON number or boolean and stores its spelling (`{"name": false}` names a
 //! household "false"), while the document says `type: string`; this takes a JSON string only
 //! and answers anything else with 422, like every other type mismatch.
@@ -20,9 +20,9 @@ use serde_json::Value;
 use crate::error::NUL_REFUSED;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Text(pub String);
+pub struct StrictString(pub String);
 
-impl Type for Text {
+impl Type for StrictString {
     const IS_REQUIRED: bool = true;
 
     type RawValueType = String;
@@ -61,7 +61,7 @@ const NUL: char = '\0';
 /// `NUL`'s refusal as the document's pattern.
 const WITHOUT_NUL: &str = "^[^\\u0000]*$";
 
-impl Text {
+impl StrictString {
     fn storable(text: String) -> ParseResult<Self> {
         if text.contains(NUL) {
             return Err(ParseError::custom(NUL_REFUSED));
@@ -70,7 +70,7 @@ impl Text {
     }
 }
 
-impl ParseFromJSON for Text {
+impl ParseFromJSON for StrictString {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value.unwrap_or_default() {
             Value::String(text) => Self::storable(text),
@@ -79,19 +79,19 @@ impl ParseFromJSON for Text {
     }
 }
 
-impl ParseFromParameter for Text {
+impl ParseFromParameter for StrictString {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
         Self::storable(value.to_owned())
     }
 }
 
-impl ToJSON for Text {
+impl ToJSON for StrictString {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.clone()))
     }
 }
 
-impl Deref for Text {
+impl Deref for StrictString {
     type Target = String;
 
     fn deref(&self) -> &String {
@@ -99,13 +99,13 @@ impl Deref for Text {
     }
 }
 
-impl From<Text> for String {
-    fn from(text: Text) -> Self {
+impl From<StrictString> for String {
+    fn from(text: StrictString) -> Self {
         text.0
     }
 }
 
-impl fmt::Display for Text {
+impl fmt::Display for StrictString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -120,12 +120,12 @@ mod tests {
     #[test]
     fn a_string_is_taken_as_it_is() {
         assert_eq!(
-            Text::parse_from_json(Some(json!("Flat 3"))).ok(),
-            Some(Text("Flat 3".into()))
+            StrictString::parse_from_json(Some(json!("Flat 3"))).ok(),
+            Some(StrictString("Flat 3".into()))
         );
         assert_eq!(
-            Text::parse_from_json(Some(json!(""))).ok(),
-            Some(Text(String::new()))
+            StrictString::parse_from_json(Some(json!(""))).ok(),
+            Some(StrictString(String::new()))
         );
     }
 
@@ -141,30 +141,33 @@ mod tests {
             json!({}),
         ] {
             assert!(
-                Text::parse_from_json(Some(value.clone())).is_err(),
+                StrictString::parse_from_json(Some(value.clone())).is_err(),
                 "{value}"
             );
         }
-        assert!(Text::parse_from_json(None).is_err());
+        assert!(StrictString::parse_from_json(None).is_err());
     }
 
     #[test]
     fn the_nul_character_is_refused_anywhere_in_the_string() {
         for text in ["\0", "Bins\0", "\0Bins", "Bi\0ns"] {
-            let err = Text::parse_from_json(Some(json!(text))).expect_err(text);
+            let err = StrictString::parse_from_json(Some(json!(text))).expect_err(text);
             assert!(err.into_message().ends_with(NUL_REFUSED), "{text:?}");
-            assert!(Text::parse_from_parameter(text).is_err(), "{text:?}");
+            assert!(
+                StrictString::parse_from_parameter(text).is_err(),
+                "{text:?}"
+            );
         }
         assert_eq!(
-            Text::parse_from_parameter("Dairy").ok(),
-            Some(Text("Dairy".into()))
+            StrictString::parse_from_parameter("Dairy").ok(),
+            Some(StrictString("Dairy".into()))
         );
-        assert!(Text::parse_from_json(Some(json!("U+2400 ␀ is fine"))).is_ok());
+        assert!(StrictString::parse_from_json(Some(json!("U+2400 ␀ is fine"))).is_ok());
     }
 
     #[test]
     fn schema_is_a_string_without_nul() {
-        let schema = serde_json::to_value(Text::schema_ref()).expect("schema");
+        let schema = serde_json::to_value(StrictString::schema_ref()).expect("schema");
         assert_eq!(
             schema,
             json!({"type": "string", "pattern": "^[^\\u0000]*$"})

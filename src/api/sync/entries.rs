@@ -1,0 +1,235 @@
+//! Reading the app's changes: each row is read as the REST operation's own request type
+//! (so it gets that operation's bounds, defaults and enum handling), after the few
+//! leniencies sync keeps for the app, all in `lenient`.
+
+use std::collections::BTreeMap;
+
+use entities::{
+    enums::{ShoppingListStatus, TodoStatus},
+    money::Money,
+};
+use poem_openapi::types::ParseFromJSON;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{
+    super::{
+        any_case_enum::AnyCaseEnum,
+        expenses::wire::{ExpenseCreate, ExpenseUpdate},
+        shopping::{ItemCreate, ItemUpdate, ShoppingListCreate, ShoppingListUpdate},
+        todos::{TodoCreate, TodoUpdate},
+    },
+    EntityChanges,
+};
+use crate::service::sync::{Change, Entry, Op, RowKind};
+
+/// A row as the app sent it.
+type ClientRow = BTreeMap<String, Value>;
+
+/// Money fields: the app sends a double's `toString()`, which may carry more than cents.
+const MONEY: [&str; 2] = ["amount", "price"];
+/// Required texts: an update that empties one leaves it as it was.
+const REQUIRED_TEXT: [&str; 3] = ["title", "name", "description"];
+
+/// The entries of one kind's changes, in the order they are applied: created, updated,
+/// deleted.
+pub(super) fn entries(kind: RowKind, household_id: Uuid, changes: EntityChanges) -> Vec<Entry> {
+    let created = changes.created.into_iter().map(|row| Entry {
+        kind,
+        operation: "create",
+        id: id_text(&row),
+        change: row_id(&row).and_then(|id| create(kind, id, lenient(row, household_id, false))),
+    });
+    let updated = changes.updated.into_iter().map(|row| Entry {
+        kind,
+        operation: "update",
+        id: id_text(&row),
+        change: row_id(&row).and_then(|id| update(kind, id, lenient(row, household_id, true))),
+    });
+    let deleted = changes.deleted.into_iter().map(|id| Entry {
+        kind,
+        operation: "delete",
+        change: Uuid::parse_str(&id)
+            .map(|id| delete(kind, id))
+            .map_err(|_| "id: not a UUID".to_owned()),
+        id: Some(id),
+    });
+    created.chain(updated).chain(deleted).collect()
+}
+
+/// What sync allows beyond the REST operation: the request's household in place of the
+/// row's own, amounts rounded to the cent, an emptied required text on update left as
+/// it was. Enums in upper case need nothing here: `AnyCaseEnum` reads any case, in REST too.
+fn lenient(mut row: ClientRow, household_id: Uuid, update: bool) -> ClientRow {
+    row.insert(
+        "household_id".into(),
+        Value::String(household_id.to_string()),
+    );
+    for key in MONEY {
+        if let Some(value) = row.get_mut(key) {
+            to_cents(value);
+        }
+    }
+    if update {
+        row.retain(|key, value| !(REQUIRED_TEXT.contains(&key.as_str()) && value == ""));
+    }
+    row
+}
+
+/// `value`, when it reads as an amount, as that amount rounded to the cent; left for the
+/// type to refuse otherwise.
+fn to_cents(value: &mut Value) {
+    let text = match value {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        _ => return,
+    };
+    if let Ok(money) = text.parse::<Money>() {
+        *value = Value::String(money.to_string());
+    }
+}
+
+fn create(kind: RowKind, id: Uuid, row: ClientRow) -> Result<Change, String> {
+    match kind {
+        RowKind::Todo => {
+            // The app creates todos offline in any state; REST's create starts them pending.
+            let status = field::<AnyCaseEnum<TodoStatus>>(&row, "status")?;
+            let mut new = read::<TodoCreate>(row)?.into_new(id);
+            if let Some(status) = status {
+                new.status = status.0;
+            }
+            Ok(Change::Todo(Op::Create(new)))
+        }
+        RowKind::ShoppingList => {
+            let status = field::<AnyCaseEnum<ShoppingListStatus>>(&row, "status")?;
+            let mut new = read::<ShoppingListCreate>(row)?.into_new(id);
+            if let Some(status) = status {
+                new.status = status.0;
+            }
+            Ok(Change::ShoppingList(Op::Create(new)))
+        }
+        RowKind::ShoppingItem => {
+            // REST names the list in the path; the app, in the row. It may check items off
+            // offline before they were ever synced.
+            let list_id = field::<Uuid>(&row, "shopping_list_id")?
+                .ok_or_else(|| "shopping_list_id: required".to_owned())?;
+            let purchased = field::<bool>(&row, "is_purchased")?;
+            let mut new = read::<ItemCreate>(row)?.into_new(id, list_id);
+            new.is_purchased = purchased.unwrap_or(false);
+            Ok(Change::ShoppingItem(Op::Create(new)))
+        }
+        RowKind::Expense => Ok(Change::Expense(Op::Create(
+            read::<ExpenseCreate>(row)?.into_new(id),
+        ))),
+    }
+}
+
+fn update(kind: RowKind, id: Uuid, row: ClientRow) -> Result<Change, String> {
+    match kind {
+        RowKind::Todo => Ok(Change::Todo(Op::Update(
+            id,
+            read::<TodoUpdate>(row)?.into(),
+        ))),
+        RowKind::ShoppingList => Ok(Change::ShoppingList(Op::Update(
+            id,
+            read::<ShoppingListUpdate>(row)?.into(),
+        ))),
+        RowKind::ShoppingItem => Ok(Change::ShoppingItem(Op::Update(
+            id,
+            read::<ItemUpdate>(row)?.into(),
+        ))),
+        RowKind::Expense => Ok(Change::Expense(Op::Update(
+            id,
+            read::<ExpenseUpdate>(row)?.into(),
+        ))),
+    }
+}
+
+fn delete(kind: RowKind, id: Uuid) -> Change {
+    match kind {
+        RowKind::Todo => Change::Todo(Op::Delete(id)),
+        RowKind::ShoppingList => Change::ShoppingList(Op::Delete(id)),
+        RowKind::ShoppingItem => Change::ShoppingItem(Op::Delete(id)),
+        RowKind::Expense => Change::Expense(Op::Delete(id)),
+    }
+}
+
+/// `row` read as the request type `T`.
+fn read<T: ParseFromJSON>(row: ClientRow) -> Result<T, String> {
+    T::parse_from_json(Some(Value::Object(row.into_iter().collect())))
+        .map_err(|err| err.into_message())
+}
+
+/// The field `key` of `row`, when it holds a value (absent and null are none).
+fn field<T: ParseFromJSON>(row: &ClientRow, key: &str) -> Result<Option<T>, String> {
+    match row.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => T::parse_from_json(Some(value.clone()))
+            .map(Some)
+            .map_err(|err| format!("{key}: {}", err.into_message())),
+    }
+}
+
+fn row_id(row: &ClientRow) -> Result<Uuid, String> {
+    field::<Uuid>(row, "id")?.ok_or_else(|| "id: required".to_owned())
+}
+
+/// The row's id as sent, to name it in a report even when it is not a UUID.
+fn id_text(row: &ClientRow) -> Option<String> {
+    match row.get("id")? {
+        Value::String(id) => Some(id.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(value: Value) -> ClientRow {
+        serde_json::from_value(value).expect("an object")
+    }
+
+    #[test]
+    fn amounts_are_rounded_to_the_cent_and_the_household_is_the_syncs() {
+        let household = Uuid::new_v4();
+        let read = lenient(
+            row(serde_json::json!({"amount": 12.345, "price": "1.005", "household_id": "x"})),
+            household,
+            false,
+        );
+        assert_eq!(read["amount"], "12.35");
+        assert_eq!(read["price"], "1.01");
+        assert_eq!(read["household_id"], household.to_string());
+    }
+
+    #[test]
+    fn an_emptied_title_is_kept_on_update_and_refused_on_create() {
+        let emptied = row(serde_json::json!({"title": "", "status": "COMPLETED"}));
+        let household = Uuid::new_v4();
+        assert!(!lenient(emptied.clone(), household, true).contains_key("title"));
+        assert!(
+            create(
+                RowKind::Todo,
+                Uuid::new_v4(),
+                lenient(emptied, household, false)
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn an_entry_without_a_uuid_is_reported_with_the_id_it_sent() {
+        let changes = EntityChanges {
+            created: vec![row(serde_json::json!({"id": "not-a-uuid", "title": "x"}))],
+            updated: Vec::new(),
+            deleted: vec!["nope".into()],
+        };
+        let entries = entries(RowKind::Todo, Uuid::new_v4(), changes);
+        assert_eq!(entries.len(), 2);
+        for entry in entries {
+            assert!(entry.change.is_err());
+            assert!(matches!(entry.id.as_deref(), Some("not-a-uuid" | "nope")));
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! `POST /api/v1/sync`: the offline-first Android app sends what it changed and gets back
+//! everything of the household changed since its last sync. Its rows are read here
+//! (`entries`) and applied by `service::sync`, through the same service functions as REST:
+//! a bad entry is skipped and logged, never fatal, and nothing outside the request's
+//! household can be touched, whatever ids it names.
+
+mod entries;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime};
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, Tags, payload::Json};
+use serde_json::Value;
+use uuid::Uuid;
+
+use self::entries::entries;
+use super::{
+    expenses::wire::ExpenseWithSplits,
+    null_as_absent::{JsonType, NullAsAbsent},
+    shopping::{ItemResponse, ShoppingListResponse},
+    todos::TodoResponse,
+};
+use crate::{
+    auth::BearerAuth,
+    error::ApiResult,
+    service::sync::{self, RowKind, feed},
+    state::AppState,
+};
+
+#[derive(Tags)]
+enum Tag {
+    /// Offline-first synchronisation for the mobile app.
+    Sync,
+}
+
+/// One kind of row's changes: created and updated rows as the client has them, deleted ids.
+#[derive(Object, Default)]
+struct EntityChanges {
+    #[oai(default, validator(max_items = 500))]
+    created: Vec<BTreeMap<String, Value>>,
+    #[oai(default, validator(max_items = 500))]
+    updated: Vec<BTreeMap<String, Value>>,
+    #[oai(default, validator(max_items = 500))]
+    deleted: Vec<String>,
+}
+
+impl JsonType for EntityChanges {
+    const JSON_TYPE: &'static str = "object";
+}
+
+#[derive(Object, Default)]
+struct SyncChanges {
+    todos: NullAsAbsent<EntityChanges>,
+    shopping_lists: NullAsAbsent<EntityChanges>,
+    shopping_items: NullAsAbsent<EntityChanges>,
+    expenses: NullAsAbsent<EntityChanges>,
+}
+
+#[derive(Object)]
+struct SyncRequest {
+    /// Milliseconds since the epoch of the previous sync's `server_timestamp`; 0 for everything.
+    /// At most the last millisecond of the year 9999, the latest both databases store.
+    #[oai(validator(minimum(value = "0"), maximum(value = "253402300799999")))]
+    last_sync_timestamp: i64,
+    household_id: Uuid,
+    #[oai(default)]
+    changes: SyncChanges,
+}
+
+/// Reserved for conflict reports; last write wins, so none are reported today.
+#[derive(Object)]
+struct SyncConflict {
+    entity_type: String,
+    entity_id: String,
+    local_version: String,
+    server_version: String,
+    conflict_type: String,
+}
+
+#[derive(Object)]
+struct SyncResponse {
+    /// Milliseconds since the epoch; send it back as `last_sync_timestamp` next time.
+    server_timestamp: i64,
+    /// As `GET /todos/{todo_id}` answers them.
+    todos: Vec<TodoResponse>,
+    /// As `GET /shopping-lists/{list_id}` answers them, without their items.
+    shopping_lists: Vec<ShoppingListResponse>,
+    /// As the item routes answer them.
+    shopping_items: Vec<ItemResponse>,
+    /// As `GET /expenses/{expense_id}` answers them, with their splits.
+    expenses: Vec<ExpenseWithSplits>,
+    conflicts: Vec<SyncConflict>,
+}
+
+/// The moment `last_sync_ms` names; the request's bounds keep it within what both
+/// databases store.
+fn since(last_sync_ms: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_millis(last_sync_ms)
+        .map_or(DateTime::UNIX_EPOCH.naive_utc(), |t| t.naive_utc())
+}
+
+pub struct SyncApi;
+
+#[OpenApi(tag = "Tag::Sync")]
+impl SyncApi {
+    /// Apply the app's offline changes (last write wins) and answer every row of the
+    /// household changed since `last_sync_timestamp`.
+    #[oai(path = "/api/v1/sync", method = "post", operation_id = "sync")]
+    async fn sync(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<SyncRequest>,
+    ) -> ApiResult<Json<SyncResponse>> {
+        let SyncRequest {
+            last_sync_timestamp,
+            household_id,
+            changes,
+        } = body.0;
+        let kinds = [
+            (RowKind::Todo, changes.todos),
+            (RowKind::ShoppingList, changes.shopping_lists),
+            (RowKind::ShoppingItem, changes.shopping_items),
+            (RowKind::Expense, changes.expenses),
+        ];
+        let entries = kinds
+            .into_iter()
+            .flat_map(|(kind, changes)| entries(kind, household_id, changes.0.unwrap_or_default()))
+            .collect();
+        sync::apply(&state.db, auth.0.id, household_id, entries).await?;
+        let server_timestamp = chrono::Utc::now().timestamp_millis();
+        let feed = feed::changed_since(&state.db, household_id, since(last_sync_timestamp)).await?;
+        Ok(Json(SyncResponse {
+            server_timestamp,
+            todos: feed.todos.into_iter().map(Into::into).collect(),
+            shopping_lists: feed.shopping_lists.into_iter().map(Into::into).collect(),
+            shopping_items: feed.shopping_items.into_iter().map(Into::into).collect(),
+            expenses: feed.expenses.into_iter().map(Into::into).collect(),
+            conflicts: Vec::new(),
+        }))
+    }
+}
