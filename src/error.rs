@@ -224,6 +224,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(message) => Self::not_found(message),
             ServiceError::Forbidden(message) => Self::forbidden(message),
             ServiceError::Refused(message) => Self::bad_request(message),
+            ServiceError::Conflict(message) => Self::conflict(message),
             ServiceError::Db(err) => err.into(),
             ServiceError::Internal(err) => Self::internal(&err),
         }

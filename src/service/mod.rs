@@ -7,6 +7,7 @@
 //! (one household per user, a household keeps an owner) takes a lock first, in `locks`.
 
 pub mod access;
+mod constraints;
 pub mod expenses;
 pub mod households;
 pub mod invites;
@@ -33,6 +34,8 @@ pub enum ServiceError {
     Forbidden(Cow<'static, str>),
     /// A rule refuses it in the current state (the last owner cannot leave, say).
     Refused(Cow<'static, str>),
+    /// It would duplicate a row that exists (a taken id or email).
+    Conflict(Cow<'static, str>),
     Db(DbErr),
     /// Something the service relies on failed (the system's random source).
     Internal(std::io::Error),
@@ -40,7 +43,7 @@ pub enum ServiceError {
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
-        Self::Db(err)
+        constraints::meaning(&err).unwrap_or(Self::Db(err))
     }
 }
 

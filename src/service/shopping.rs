@@ -429,20 +429,22 @@ pub async fn create_category(
 ) -> ServiceResult<item_category::Model> {
     db.write(|txn| {
         Box::pin(async move {
-            if let Some(household_id) = new.household_id {
-                require_member(txn, Caller::user(user_id), household_id).await?;
-            }
-            let scope = match new.household_id {
-                Some(id) => item_category::Column::HouseholdId.eq(id),
-                None => item_category::Column::HouseholdId.is_null(),
-            };
-            let duplicate = item_category::Entity::find()
-                .filter(item_category::Column::Name.eq(new.name.as_str()))
-                .filter(scope)
-                .one(txn)
-                .await?;
-            if duplicate.is_some() {
-                return Err(ServiceError::Refused(CATEGORY_EXISTS.into()));
+            match new.household_id {
+                Some(household_id) => {
+                    require_member(txn, Caller::user(user_id), household_id).await?;
+                }
+                // A household's names are unique by `uq_category_name_household` (see
+                // `constraints`); global ones have no household, and NULLs never collide.
+                None => {
+                    let duplicate = item_category::Entity::find()
+                        .filter(item_category::Column::Name.eq(new.name.as_str()))
+                        .filter(item_category::Column::HouseholdId.is_null())
+                        .one(txn)
+                        .await?;
+                    if duplicate.is_some() {
+                        return Err(ServiceError::Refused(CATEGORY_EXISTS.into()));
+                    }
+                }
             }
             Ok(item_category::ActiveModel {
                 id: Set(new.id),

@@ -1,5 +1,5 @@
 //! Rules that two requests at once must not break: a user ends in at most one household,
-//! and a household always keeps an owner. Each is raced by 20 or more requests sent together.
+//! a household always keeps an owner, and a household's category names are unique. Each is raced by 20 or more requests sent together.
 
 use entities::{enums::MemberRole, household_member};
 use futures_util::future::join_all;
@@ -154,4 +154,33 @@ async fn two_owners_demoting_and_removing_each_other_at_once_leave_one() {
             .expect("count");
         assert_eq!(owners_left, 1, "household {household}: {answers:?}");
     }
+}
+
+#[tokio::test]
+async fn twenty_flatmates_naming_the_same_category_at_once_make_one() {
+    let f = crate::harness::flat().await;
+    let creates = (0..20).map(|n| {
+        let who = if n % 2 == 0 { &f.owner } else { &f.member };
+        f.app.post(
+            "/api/v1/shopping-lists/categories",
+            who,
+            json!({"name": "Dairy", "household_id": f.household}),
+        )
+    });
+    let answers = join_all(creates).await;
+    let created = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["detail"], "Category with this name already exists");
+    }
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) || '' FROM item_categories WHERE name = 'Dairy'")
+            .await,
+        1
+    );
 }

@@ -175,7 +175,8 @@ fn reason(refused: ServiceError) -> String {
     match refused {
         ServiceError::NotFound(message)
         | ServiceError::Forbidden(message)
-        | ServiceError::Refused(message) => message.into_owned(),
+        | ServiceError::Refused(message)
+        | ServiceError::Conflict(message) => message.into_owned(),
         ServiceError::Db(err) => err.to_string(),
         ServiceError::Internal(err) => err.to_string(),
     }
