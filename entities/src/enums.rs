@@ -128,3 +128,27 @@ pub enum SplitType {
     #[sea_orm(string_value = "percentage")]
     Percentage,
 }
+
+/// One of these enums as its text label, without the ORM's traits: what the API needs to
+/// read, write and list them.
+pub trait Labelled: Sized + Copy {
+    /// Every member, in declaration order.
+    fn all() -> Vec<Self>;
+    fn label(self) -> String;
+    /// The member labelled `label` exactly.
+    fn from_label(label: &str) -> Option<Self>;
+}
+
+impl<E: ActiveEnum<Value = String> + sea_orm::Iterable + Copy> Labelled for E {
+    fn all() -> Vec<Self> {
+        E::iter().collect()
+    }
+
+    fn label(self) -> String {
+        self.to_value()
+    }
+
+    fn from_label(label: &str) -> Option<Self> {
+        E::try_from_value(&label.to_owned()).ok()
+    }
+}

@@ -4,12 +4,11 @@
 
 use std::borrow::Cow;
 
-use entities::enums;
+use entities::enums::{self, Labelled};
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef, Registry},
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
-use sea_orm::{ActiveEnum, Iterable};
 
 use super::null_as_absent::JsonType;
 use serde_json::Value;
@@ -42,25 +41,17 @@ schema_names!(
 pub struct AnyCaseEnum<E>(pub E);
 
 /// What `AnyCaseEnum` needs of an entity enum: text values, their list, and a schema name.
-pub trait ApiEnum:
-    ActiveEnum<Value = String> + Iterable + SchemaName + Copy + Send + Sync + 'static
-{
-}
+pub trait ApiEnum: Labelled + SchemaName + Copy + Send + Sync + 'static {}
 
-impl<E> ApiEnum for E where
-    E: ActiveEnum<Value = String> + Iterable + SchemaName + Copy + Send + Sync + 'static
-{
-}
+impl<E> ApiEnum for E where E: Labelled + SchemaName + Copy + Send + Sync + 'static {}
 
 impl<E: ApiEnum> AnyCaseEnum<E> {
     fn parse(text: &str) -> Option<Self> {
-        E::try_from_value(&text.trim().to_ascii_lowercase())
-            .ok()
-            .map(Self)
+        E::from_label(&text.trim().to_ascii_lowercase()).map(Self)
     }
 
     fn invalid() -> String {
-        let values: Vec<String> = E::iter().map(|value| value.to_value()).collect();
+        let values: Vec<String> = E::all().into_iter().map(E::label).collect();
         format!("expected one of: {}", values.join(", "))
     }
 }
@@ -82,8 +73,9 @@ impl<E: ApiEnum> Type for AnyCaseEnum<E> {
 
     fn register(registry: &mut Registry) {
         registry.create_schema::<Self, _>(E::NAME.to_owned(), |_| MetaSchema {
-            enum_items: E::iter()
-                .map(|value| Value::String(value.to_value()))
+            enum_items: E::all()
+                .into_iter()
+                .map(|value| Value::String(value.label()))
                 .collect(),
             ..MetaSchema::new("string")
         });
@@ -123,14 +115,14 @@ impl<E: ApiEnum> ParseFromParameter for AnyCaseEnum<E> {
 
 impl<E: ApiEnum> ToJSON for AnyCaseEnum<E> {
     fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.0.to_value()))
+        Some(Value::String(self.0.label()))
     }
 }
 
 /// As `to_json` writes it, for answers written by `JsonRows`.
 impl<E: ApiEnum> serde::Serialize for AnyCaseEnum<E> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0.to_value())
+        serializer.serialize_str(&self.0.label())
     }
 }
 

@@ -367,9 +367,9 @@ fn yes() -> bool {
 #[cfg(test)]
 mod tests {
     use chrono::DateTime;
+    use entities::enums::Labelled;
     use poem_openapi::types::ToJSON;
     use proptest::{option, prelude::*, sample::select};
-    use sea_orm::Iterable;
 
     use super::*;
 
@@ -394,8 +394,8 @@ mod tests {
         fn todo_response()(
             ids in (uuid(), uuid(), uuid(), option::of(uuid()), option::of(uuid())),
             texts in (text(), option::of(text()), option::of(text())),
-            status in select(TodoStatus::iter().collect::<Vec<_>>()),
-            priority in select(TodoPriority::iter().collect::<Vec<_>>()),
+            status in select(TodoStatus::all()),
+            priority in select(TodoPriority::all()),
             dates in (option::of(timestamp()), option::of(timestamp()), option::of(timestamp())),
             stamps in (timestamp(), timestamp()),
         ) -> TodoResponse {

@@ -1,5 +1,6 @@
 //! Rules that two requests at once must not break: a user ends in at most one household,
-//! a household always keeps an owner, and a household's category names are unique. Each is raced by 20 or more requests sent together.
+//! a household always keeps an owner, and a household's category names are unique. Each is
+//! raced by 20 or more requests sent together.
 
 use entities::{enums::MemberRole, household_member};
 use futures_util::future::join_all;
