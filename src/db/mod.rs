@@ -181,7 +181,7 @@ impl Db {
     /// again. So the transaction's id and its server process are read just before `COMMIT`,
     /// and after such a loss fresh connections find out what became of it: committed is
     /// success, aborted is the original error.
-    pub async fn commit(&self, txn: Txn) -> Result<(), DbErr> {
+    async fn commit(&self, txn: Txn) -> Result<(), DbErr> {
         if txn.get_database_backend() != DbBackend::Postgres {
             return txn.commit().await;
         }
