@@ -1,0 +1,441 @@
+//! A list's items: adding, reading, changing and deleting them, and the rule for checking
+//! one off.
+
+use chrono::{NaiveDateTime, Utc};
+use entities::{money::Money, shopping_list, shopping_list_item};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use uuid::Uuid;
+
+use super::{
+    ITEM_NOT_FOUND, LIST_NOT_FOUND,
+    lists::{list_read, list_row},
+};
+use crate::{
+    db::{Db, Txn},
+    service::{
+        ServiceError, ServiceResult,
+        access::{Caller, require_assignable},
+        page::Page,
+        patch::Patch,
+    },
+};
+
+/// An item to create, with its id (sync brings the client's own, and items already
+/// purchased).
+pub struct NewItem {
+    pub id: Uuid,
+    pub shopping_list_id: Uuid,
+    pub name: String,
+    pub quantity: f64,
+    pub unit: Option<String>,
+    pub category: Option<String>,
+    /// Checked off by the caller as it is created.
+    pub is_purchased: bool,
+    pub assigned_to_id: Option<Uuid>,
+    pub price: Option<Money>,
+    pub notes: Option<String>,
+    pub is_recurring: bool,
+    pub recurring_pattern: Option<String>,
+    pub recurring_until: Option<NaiveDateTime>,
+    pub position: i32,
+}
+
+/// What an item update changes; `None` and `Patch::Keep` leave a field as it is.
+#[derive(Default)]
+pub struct ItemChanges {
+    pub name: Option<String>,
+    pub quantity: Option<f64>,
+    pub unit: Patch<String>,
+    pub category: Patch<String>,
+    /// Who checked the item off, and when, follow it.
+    pub is_purchased: Option<bool>,
+    pub assigned_to_id: Patch<Uuid>,
+    pub price: Patch<Money>,
+    pub notes: Patch<String>,
+    pub is_recurring: Option<bool>,
+    pub recurring_pattern: Patch<String>,
+    pub recurring_until: Patch<NaiveDateTime>,
+    pub position: Option<i32>,
+}
+
+/// How a change names an item: by its id alone (the Android app's routes and sync), or as
+/// an item of a list, when a missing list is told apart from an item the list lacks.
+#[derive(Clone, Copy, Debug)]
+pub enum ItemRef {
+    Id(Uuid),
+    InList { list_id: Uuid, item_id: Uuid },
+}
+
+/// Which of a list's items to answer.
+#[derive(Clone, Debug, Default)]
+pub struct ItemFilter {
+    pub category: Option<String>,
+    pub is_purchased: Option<bool>,
+    pub page: Page,
+}
+
+pub async fn create_item(
+    db: &Db,
+    caller: Caller,
+    new: NewItem,
+) -> ServiceResult<shopping_list_item::Model> {
+    db.write(|txn| Box::pin(create_item_in(txn, caller, new)))
+        .await
+}
+
+pub async fn create_item_in(
+    txn: &Txn,
+    caller: Caller,
+    new: NewItem,
+) -> ServiceResult<shopping_list_item::Model> {
+    let list = list_row(txn, caller, new.shopping_list_id, LIST_NOT_FOUND).await?;
+    if let Some(assignee) = new.assigned_to_id {
+        require_assignable(txn, list.household_id, assignee).await?;
+    }
+    let now = Utc::now().naive_utc();
+    let mut item = shopping_list_item::ActiveModel {
+        id: Set(new.id),
+        shopping_list_id: Set(list.id),
+        name: Set(new.name),
+        quantity: Set(new.quantity),
+        unit: Set(new.unit),
+        category: Set(new.category),
+        // Unchecked until `mark_purchased` says otherwise.
+        is_purchased: Set(false),
+        checked_off_by: Set(None),
+        checked_off_at: Set(None),
+        assigned_to_id: Set(new.assigned_to_id),
+        price: Set(new.price),
+        notes: Set(new.notes),
+        is_recurring: Set(new.is_recurring),
+        recurring_pattern: Set(new.recurring_pattern),
+        recurring_until: Set(new.recurring_until),
+        last_recurring_date: Set(None),
+        position: Set(new.position),
+        created_by: Set(caller.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    mark_purchased(&mut item, false, new.is_purchased, caller.user_id, now);
+    Ok(item.insert(txn).await?)
+}
+
+/// A list's items in list order.
+pub async fn items(
+    db: &Db,
+    caller: Caller,
+    list_id: Uuid,
+    filter: ItemFilter,
+) -> ServiceResult<Vec<shopping_list_item::Model>> {
+    let list = list_read(db, caller, list_id).await?;
+    items_of(db, list.id, filter).await
+}
+
+pub async fn update_item(
+    db: &Db,
+    caller: Caller,
+    item: ItemRef,
+    changes: ItemChanges,
+) -> ServiceResult<shopping_list_item::Model> {
+    db.write(|txn| Box::pin(update_item_in(txn, caller, item, changes)))
+        .await
+}
+
+pub async fn update_item_in(
+    txn: &Txn,
+    caller: Caller,
+    item: ItemRef,
+    changes: ItemChanges,
+) -> ServiceResult<shopping_list_item::Model> {
+    let (list, current) = item_row(txn, caller, item).await?;
+    if let Some(assignee) = changes.assigned_to_id.value() {
+        require_assignable(txn, list.household_id, *assignee).await?;
+    }
+    let now = Utc::now().naive_utc();
+    let mut changed = current.clone().into_active_model();
+    if let Some(name) = changes.name {
+        changed.name = Set(name);
+    }
+    if let Some(quantity) = changes.quantity {
+        changed.quantity = Set(quantity);
+    }
+    if let Some(purchased) = changes.is_purchased {
+        mark_purchased(
+            &mut changed,
+            current.is_purchased,
+            purchased,
+            caller.user_id,
+            now,
+        );
+    }
+    if let Some(recurring) = changes.is_recurring {
+        changed.is_recurring = Set(recurring);
+    }
+    if let Some(position) = changes.position {
+        changed.position = Set(position);
+    }
+    changes.unit.apply(&mut changed.unit);
+    changes.category.apply(&mut changed.category);
+    changes.assigned_to_id.apply(&mut changed.assigned_to_id);
+    changes.price.apply(&mut changed.price);
+    changes.notes.apply(&mut changed.notes);
+    changes
+        .recurring_pattern
+        .apply(&mut changed.recurring_pattern);
+    changes.recurring_until.apply(&mut changed.recurring_until);
+    changed.updated_at = Set(now);
+    Ok(changed.update(txn).await?)
+}
+
+pub async fn delete_item(db: &Db, caller: Caller, item: ItemRef) -> ServiceResult<()> {
+    db.write(|txn| Box::pin(delete_item_in(txn, caller, item)))
+        .await
+}
+
+pub async fn delete_item_in(txn: &Txn, caller: Caller, item: ItemRef) -> ServiceResult<()> {
+    let (_, item) = item_row(txn, caller, item).await?;
+    shopping_list_item::Entity::delete_by_id(item.id)
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Marks `item` purchased or not. Checking it off records who did it and when, unchecking
+/// clears both, and checking off an item already checked off keeps who did it first.
+fn mark_purchased(
+    item: &mut shopping_list_item::ActiveModel,
+    was_purchased: bool,
+    purchased: bool,
+    by: Uuid,
+    at: NaiveDateTime,
+) {
+    item.is_purchased = Set(purchased);
+    match (purchased, was_purchased) {
+        (true, false) => {
+            item.checked_off_by = Set(Some(by));
+            item.checked_off_at = Set(Some(at));
+        }
+        (false, _) => {
+            item.checked_off_by = Set(None);
+            item.checked_off_at = Set(None);
+        }
+        (true, true) => {}
+    }
+}
+
+/// The item `item` names and its list, for a member of the list's household.
+async fn item_row(
+    txn: &Txn,
+    caller: Caller,
+    item: ItemRef,
+) -> ServiceResult<(shopping_list::Model, shopping_list_item::Model)> {
+    let not_found = || ServiceError::NotFound(ITEM_NOT_FOUND.into());
+    match item {
+        ItemRef::InList { list_id, item_id } => {
+            let list = list_row(txn, caller, list_id, LIST_NOT_FOUND).await?;
+            let item = shopping_list_item::Entity::find_by_id(item_id)
+                .filter(shopping_list_item::Column::ShoppingListId.eq(list.id))
+                .one(txn)
+                .await?
+                .ok_or_else(not_found)?;
+            Ok((list, item))
+        }
+        ItemRef::Id(item_id) => {
+            let item = shopping_list_item::Entity::find_by_id(item_id)
+                .one(txn)
+                .await?
+                .ok_or_else(not_found)?;
+            // Named by its id alone, an item whose list is out of reach is not found.
+            let list = list_row(txn, caller, item.shopping_list_id, ITEM_NOT_FOUND).await?;
+            Ok((list, item))
+        }
+    }
+}
+
+/// Unpurchased first, then by position, then oldest first; then the id, so that pages of a
+/// list neither skip nor repeat an item.
+fn item_order(item: &shopping_list_item::Model) -> (bool, i32, NaiveDateTime, Uuid) {
+    (item.is_purchased, item.position, item.created_at, item.id)
+}
+
+/// The items of `list_id` the filter keeps, in list order; the caller's access to the list
+/// is checked before.
+pub(super) async fn items_of(
+    db: &Db,
+    list_id: Uuid,
+    filter: ItemFilter,
+) -> ServiceResult<Vec<shopping_list_item::Model>> {
+    let mut items = db
+        .read(|conn| {
+            let category = filter.category.clone();
+            async move {
+                let mut query = shopping_list_item::Entity::find()
+                    .filter(shopping_list_item::Column::ShoppingListId.eq(list_id));
+                if let Some(category) = category {
+                    query = query.filter(shopping_list_item::Column::Category.eq(category));
+                }
+                if let Some(purchased) = filter.is_purchased {
+                    query = query.filter(shopping_list_item::Column::IsPurchased.eq(purchased));
+                }
+                query.all(&conn).await
+            }
+        })
+        .await?;
+    items.sort_by_key(item_order);
+    Ok(filter.page.of(items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::{
+        households::{self, Joiner},
+        shopping::{
+            ListChanges, create_list, delete_list,
+            fixtures::{household_with_list, new_item, new_list},
+            update_list,
+        },
+        testing::{invite, memory_db, user},
+    };
+
+    fn purchased(is_purchased: bool) -> ItemChanges {
+        ItemChanges {
+            is_purchased: Some(is_purchased),
+            ..ItemChanges::default()
+        }
+    }
+
+    async fn join(db: &Db, household_id: Uuid, by: Uuid, joiner: Uuid, email: &str) {
+        let token = invite(db, household_id, by, None, chrono::Duration::days(1)).await;
+        let joiner = Joiner { id: joiner, email };
+        households::join(db, joiner, token).await.expect("join");
+    }
+
+    #[tokio::test]
+    async fn checking_off_records_the_first_checker_and_unchecking_clears_it() {
+        let db = memory_db().await;
+        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
+        let (flat, list) = household_with_list(&db, olive, "Flat").await;
+        join(&db, flat, olive, max, "max@example.com").await;
+        let item = create_item(&db, Caller::user(olive), new_item(list, "Milk"))
+            .await
+            .expect("item");
+        let bought = ItemRef::Id(item.id);
+        let checked = update_item(&db, Caller::user(olive), bought, purchased(true))
+            .await
+            .expect("check off");
+        assert!(checked.is_purchased);
+        assert_eq!(checked.checked_off_by, Some(olive));
+        assert!(checked.checked_off_at.is_some());
+        let again = update_item(&db, Caller::user(max), bought, purchased(true))
+            .await
+            .expect("check off again");
+        assert_eq!(again.checked_off_by, Some(olive));
+        assert_eq!(again.checked_off_at, checked.checked_off_at);
+        let unchecked = update_item(&db, Caller::user(max), bought, purchased(false))
+            .await
+            .expect("uncheck");
+        assert!(!unchecked.is_purchased);
+        assert_eq!(unchecked.checked_off_by, None);
+        assert_eq!(unchecked.checked_off_at, None);
+    }
+
+    #[tokio::test]
+    async fn an_item_created_purchased_is_checked_off_by_its_creator() {
+        let db = memory_db().await;
+        let olive = user(&db, "olive").await;
+        let (_, list) = household_with_list(&db, olive, "Flat").await;
+        let mut bought = new_item(list, "Milk");
+        bought.is_purchased = true;
+        let item = create_item(&db, Caller::user(olive), bought)
+            .await
+            .expect("item");
+        assert!(item.is_purchased);
+        assert_eq!(item.checked_off_by, Some(olive));
+        assert_eq!(item.checked_off_at, Some(item.created_at));
+    }
+
+    #[tokio::test]
+    async fn an_assignee_outside_the_household_is_refused() {
+        let db = memory_db().await;
+        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
+        let (_, list) = household_with_list(&db, olive, "Flat").await;
+        let mut assigned = new_item(list, "Milk");
+        assigned.assigned_to_id = Some(max);
+        let created = create_item(&db, Caller::user(olive), assigned).await;
+        assert!(matches!(created, Err(ServiceError::Refused(_))));
+        let item = create_item(&db, Caller::user(olive), new_item(list, "Milk"))
+            .await
+            .expect("item");
+        let assign = ItemChanges {
+            assigned_to_id: Patch::Set(max),
+            ..ItemChanges::default()
+        };
+        let updated = update_item(&db, Caller::user(olive), ItemRef::Id(item.id), assign).await;
+        assert!(matches!(updated, Err(ServiceError::Refused(_))));
+    }
+
+    #[tokio::test]
+    async fn a_caller_kept_to_one_household_does_not_find_another_households_list_or_item() {
+        let db = memory_db().await;
+        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
+        let (_, olives_list) = household_with_list(&db, olive, "Flat").await;
+        let (house, _) = household_with_list(&db, max, "House").await;
+        let item = create_item(&db, Caller::user(olive), new_item(olives_list, "Milk"))
+            .await
+            .expect("item");
+        let kept = Caller::within(max, house);
+        let not_found = |result: ServiceResult<_>, message: &str| matches!(result, Err(ServiceError::NotFound(m)) if m == message);
+        let update = update_item(&db, kept, ItemRef::Id(item.id), purchased(true)).await;
+        assert!(not_found(update.map(drop), ITEM_NOT_FOUND));
+        let delete = delete_item(&db, kept, ItemRef::Id(item.id)).await;
+        assert!(not_found(delete, ITEM_NOT_FOUND));
+        let add = create_item(&db, kept, new_item(olives_list, "Eggs")).await;
+        assert!(not_found(add.map(drop), LIST_NOT_FOUND));
+        let rename = ListChanges {
+            name: Some("Mine".into()),
+            ..ListChanges::default()
+        };
+        let renamed = update_list(&db, kept, olives_list, rename).await;
+        assert!(not_found(renamed.map(drop), LIST_NOT_FOUND));
+        assert!(not_found(
+            delete_list(&db, kept, olives_list).await,
+            LIST_NOT_FOUND
+        ));
+        // Without the confinement the same rows are there, and not max's.
+        let anywhere = update_item(
+            &db,
+            Caller::user(max),
+            ItemRef::Id(item.id),
+            purchased(true),
+        );
+        assert!(matches!(anywhere.await, Err(ServiceError::Forbidden(_))));
+    }
+
+    #[tokio::test]
+    async fn an_item_named_under_another_list_is_not_found() {
+        let db = memory_db().await;
+        let olive = user(&db, "olive").await;
+        let (flat, groceries) = household_with_list(&db, olive, "Flat").await;
+        let me = Caller::user(olive);
+        let hardware = create_list(&db, me, new_list(flat)).await.expect("list");
+        let item = create_item(&db, me, new_item(groceries, "Milk"))
+            .await
+            .expect("item");
+        let elsewhere = ItemRef::InList {
+            list_id: hardware.id,
+            item_id: item.id,
+        };
+        let deleted = delete_item(&db, me, elsewhere).await;
+        assert!(matches!(deleted, Err(ServiceError::NotFound(m)) if m == ITEM_NOT_FOUND));
+        let missing_list = ItemRef::InList {
+            list_id: Uuid::new_v4(),
+            item_id: item.id,
+        };
+        let deleted = delete_item(&db, me, missing_list).await;
+        assert!(matches!(deleted, Err(ServiceError::NotFound(m)) if m == LIST_NOT_FOUND));
+        assert!(delete_item(&db, me, ItemRef::Id(item.id)).await.is_ok());
+    }
+}

@@ -1,0 +1,344 @@
+//! A household's lists: creating, listing, reading with their items, changing and deleting
+//! them, and their stats.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use entities::{enums::ShoppingListStatus, money::Money, shopping_list, shopping_list_item};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
+use uuid::Uuid;
+
+use super::{
+    LIST_NOT_FOUND, UNCATEGORIZED,
+    items::{ItemFilter, items_of},
+};
+use crate::{
+    db::{Db, Txn},
+    service::{
+        ServiceResult,
+        access::{Caller, WhenMissing, membership, require_member, scoped_read, scoped_row},
+        page::Page,
+        patch::Patch,
+        people::People,
+    },
+};
+
+/// A list to create, with its id (sync brings the client's own).
+pub struct NewList {
+    pub id: Uuid,
+    pub household_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub status: ShoppingListStatus,
+}
+
+/// What a list update changes; `None` and `Patch::Keep` leave a field as it is.
+#[derive(Default)]
+pub struct ListChanges {
+    pub name: Option<String>,
+    pub description: Patch<String>,
+    pub status: Option<ShoppingListStatus>,
+}
+
+/// Which of a household's lists a list shows.
+#[derive(Clone, Copy)]
+pub struct ListFilter {
+    /// Only these (then `include_archived` is ignored).
+    pub status: Option<ShoppingListStatus>,
+    pub include_archived: bool,
+    pub page: Page,
+}
+
+/// A list with its items, and the people they mention.
+pub struct ListDetail {
+    pub list: shopping_list::Model,
+    pub items: Vec<shopping_list_item::Model>,
+    pub people: People,
+}
+
+/// A list's item counts, total price and items per category.
+pub struct ListStats {
+    pub total_items: u64,
+    pub purchased_items: u64,
+    pub pending_items: u64,
+    /// `None` when the list has no items.
+    pub total_price: Option<Money>,
+    /// Items without a category count under [`UNCATEGORIZED`].
+    pub categories: BTreeMap<String, u64>,
+}
+
+pub async fn create_list(
+    db: &Db,
+    caller: Caller,
+    new: NewList,
+) -> ServiceResult<shopping_list::Model> {
+    db.write(|txn| Box::pin(create_list_in(txn, caller, new)))
+        .await
+}
+
+pub async fn create_list_in(
+    txn: &Txn,
+    caller: Caller,
+    new: NewList,
+) -> ServiceResult<shopping_list::Model> {
+    require_member(txn, caller, new.household_id).await?;
+    let now = Utc::now().naive_utc();
+    Ok(shopping_list::ActiveModel {
+        id: Set(new.id),
+        household_id: Set(new.household_id),
+        name: Set(new.name),
+        description: Set(new.description),
+        status: Set(new.status),
+        created_by: Set(caller.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// A household's lists, newest first.
+pub async fn lists(
+    db: &Db,
+    user_id: Uuid,
+    household_id: Uuid,
+    filter: ListFilter,
+) -> ServiceResult<Vec<shopping_list::Model>> {
+    membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
+    let lists = db
+        .read(|conn| async move {
+            let mut query = shopping_list::Entity::find()
+                .filter(shopping_list::Column::HouseholdId.eq(household_id))
+                .order_by_desc(shopping_list::Column::CreatedAt)
+                // Ties broken the same way every time, so pages neither skip nor repeat.
+                .order_by_desc(shopping_list::Column::Id);
+            if let Some(status) = filter.status {
+                query = query.filter(shopping_list::Column::Status.eq(status));
+            } else if !filter.include_archived {
+                query = query.filter(shopping_list::Column::Status.eq(ShoppingListStatus::Active));
+            }
+            query.all(&conn).await
+        })
+        .await?;
+    Ok(filter.page.of(lists))
+}
+
+/// The list `list_id` with its items in list order, and the people they name.
+pub async fn list_detail(
+    db: &Db,
+    caller: Caller,
+    list_id: Uuid,
+    filter: ItemFilter,
+) -> ServiceResult<ListDetail> {
+    let list = list_read(db, caller, list_id).await?;
+    let items = items_of(db, list.id, filter).await?;
+    let mentioned = items.iter().flat_map(|item| {
+        [
+            Some(item.created_by),
+            item.assigned_to_id,
+            item.checked_off_by,
+        ]
+        .into_iter()
+        .flatten()
+    });
+    let people = People::load(db, mentioned.chain([list.created_by])).await?;
+    Ok(ListDetail {
+        list,
+        items,
+        people,
+    })
+}
+
+pub async fn update_list(
+    db: &Db,
+    caller: Caller,
+    id: Uuid,
+    changes: ListChanges,
+) -> ServiceResult<shopping_list::Model> {
+    db.write(|txn| Box::pin(update_list_in(txn, caller, id, changes)))
+        .await
+}
+
+pub async fn update_list_in(
+    txn: &Txn,
+    caller: Caller,
+    id: Uuid,
+    changes: ListChanges,
+) -> ServiceResult<shopping_list::Model> {
+    let current = list_row(txn, caller, id, LIST_NOT_FOUND).await?;
+    let mut changed = current.into_active_model();
+    if let Some(name) = changes.name {
+        changed.name = Set(name);
+    }
+    if let Some(status) = changes.status {
+        changed.status = Set(status);
+    }
+    changes.description.apply(&mut changed.description);
+    changed.updated_at = Set(Utc::now().naive_utc());
+    Ok(changed.update(txn).await?)
+}
+
+/// Deletes a list; its items go with it.
+pub async fn delete_list(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
+    db.write(|txn| Box::pin(delete_list_in(txn, caller, id)))
+        .await
+}
+
+pub async fn delete_list_in(txn: &Txn, caller: Caller, id: Uuid) -> ServiceResult<()> {
+    let list = list_row(txn, caller, id, LIST_NOT_FOUND).await?;
+    shopping_list::Entity::delete_by_id(list.id)
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+pub async fn list_stats(db: &Db, caller: Caller, list_id: Uuid) -> ServiceResult<ListStats> {
+    let list = list_read(db, caller, list_id).await?;
+    let items = items_of(db, list.id, ItemFilter::default()).await?;
+    Ok(stats_of(&items))
+}
+
+/// The list `id`, for a member of its household, as a read of its own.
+pub(super) async fn list_read(
+    db: &Db,
+    caller: Caller,
+    id: Uuid,
+) -> ServiceResult<shopping_list::Model> {
+    scoped_read::<shopping_list::Entity>(
+        db,
+        caller,
+        id,
+        shopping_list::Column::HouseholdId,
+        LIST_NOT_FOUND,
+    )
+    .await
+}
+
+/// The list `id`, for a member of its household; `not_found` when there is none.
+pub(super) async fn list_row(
+    txn: &Txn,
+    caller: Caller,
+    id: Uuid,
+    not_found: &'static str,
+) -> ServiceResult<shopping_list::Model> {
+    scoped_row::<shopping_list::Entity, _>(
+        txn,
+        caller,
+        id,
+        shopping_list::Column::HouseholdId,
+        not_found,
+    )
+    .await
+}
+
+fn stats_of(items: &[shopping_list_item::Model]) -> ListStats {
+    let purchased = items.iter().filter(|i| i.is_purchased).count() as u64;
+    let mut categories = BTreeMap::new();
+    for item in items {
+        let key = item
+            .category
+            .clone()
+            .filter(|category| !category.is_empty())
+            .unwrap_or_else(|| UNCATEGORIZED.to_owned());
+        *categories.entry(key).or_insert(0) += 1;
+    }
+    ListStats {
+        total_items: items.len() as u64,
+        purchased_items: purchased,
+        pending_items: items.len() as u64 - purchased,
+        total_price: (!items.is_empty()).then(|| items.iter().filter_map(|i| i.price).sum()),
+        categories,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::{
+        ServiceError,
+        shopping::{
+            create_item,
+            fixtures::{household_with_list, new_item, new_list},
+            items,
+        },
+        testing::{memory_db, user},
+    };
+
+    #[tokio::test]
+    async fn outsiders_are_forbidden_lists_and_items_and_nothing_is_written() {
+        let db = memory_db().await;
+        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
+        let (flat, list) = household_with_list(&db, olive, "Flat").await;
+        let outsider = Caller::user(max);
+        let created = create_list(&db, outsider, new_list(flat)).await;
+        assert!(matches!(created, Err(ServiceError::Forbidden(_))));
+        let added = create_item(&db, outsider, new_item(list, "Milk")).await;
+        assert!(matches!(added, Err(ServiceError::Forbidden(_))));
+        let read = items(&db, outsider, list, ItemFilter::default()).await;
+        assert!(matches!(read, Err(ServiceError::Forbidden(_))));
+        let listed = lists(
+            &db,
+            max,
+            flat,
+            ListFilter {
+                status: None,
+                include_archived: true,
+                page: Page::default(),
+            },
+        )
+        .await;
+        assert!(matches!(listed, Err(ServiceError::Forbidden(_))));
+        let rows = shopping_list_item::Entity::find()
+            .all(db.connection())
+            .await
+            .expect("read");
+        assert!(rows.is_empty(), "a refused create wrote {rows:?}");
+    }
+
+    #[test]
+    fn stats_count_uncategorised_items_and_total_the_prices() {
+        let now = Utc::now().naive_utc();
+        let item =
+            |category: Option<&str>, price: Option<i64>, is_purchased| shopping_list_item::Model {
+                id: Uuid::new_v4(),
+                shopping_list_id: Uuid::nil(),
+                name: "Milk".into(),
+                quantity: 1.0,
+                unit: None,
+                category: category.map(str::to_owned),
+                is_purchased,
+                assigned_to_id: None,
+                price: price.map(Money::from_cents),
+                notes: None,
+                is_recurring: false,
+                recurring_pattern: None,
+                recurring_until: None,
+                last_recurring_date: None,
+                checked_off_by: None,
+                checked_off_at: None,
+                position: 0,
+                created_by: Uuid::nil(),
+                created_at: now,
+                updated_at: now,
+            };
+        let items = [
+            item(Some("Dairy"), Some(250), true),
+            item(Some(""), None, false),
+            item(None, Some(100), false),
+        ];
+        let stats = stats_of(&items);
+        assert_eq!(stats.total_items, 3);
+        assert_eq!(stats.purchased_items, 1);
+        assert_eq!(stats.pending_items, 2);
+        assert_eq!(stats.total_price, Some(Money::from_cents(350)));
+        let categories: Vec<_> = stats.categories.into_iter().collect();
+        assert_eq!(
+            categories,
+            [("Dairy".to_owned(), 1), (UNCATEGORIZED.to_owned(), 2)]
+        );
+        assert_eq!(stats_of(&[]).total_price, None);
+    }
+}

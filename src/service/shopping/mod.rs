@@ -1,0 +1,76 @@
+//! Shopping: a household's lists, their items, and item categories. Every change checks the
+//! caller's membership of the household in its own transaction; an item belongs to the
+//! household of its list, and an assignee must be a member of it.
+
+mod categories;
+mod items;
+mod lists;
+
+pub use categories::{NewCategory, categories, create_category};
+pub use items::{
+    ItemChanges, ItemFilter, ItemRef, NewItem, create_item, create_item_in, delete_item,
+    delete_item_in, items, update_item, update_item_in,
+};
+pub use lists::{
+    ListChanges, ListDetail, ListFilter, ListStats, NewList, create_list, create_list_in,
+    delete_list, delete_list_in, list_detail, list_stats, lists, update_list, update_list_in,
+};
+
+pub const LIST_NOT_FOUND: &str = "Shopping list not found";
+pub const ITEM_NOT_FOUND: &str = "Item not found";
+pub const CATEGORY_EXISTS: &str = "Category with this name already exists";
+/// The key of a stats answer's items without a category.
+pub const UNCATEGORIZED: &str = "Uncategorized";
+
+/// A household with a list in it, for the rules' unit tests.
+#[cfg(test)]
+mod fixtures {
+    use entities::enums::ShoppingListStatus;
+    use uuid::Uuid;
+
+    use super::{NewItem, NewList, create_list};
+    use crate::{
+        db::Db,
+        service::{access::Caller, households},
+    };
+
+    pub fn new_list(household_id: Uuid) -> NewList {
+        NewList {
+            id: Uuid::new_v4(),
+            household_id,
+            name: "Groceries".into(),
+            description: None,
+            status: ShoppingListStatus::Active,
+        }
+    }
+
+    pub fn new_item(shopping_list_id: Uuid, name: &str) -> NewItem {
+        NewItem {
+            id: Uuid::new_v4(),
+            shopping_list_id,
+            name: name.to_owned(),
+            quantity: 1.0,
+            unit: None,
+            category: None,
+            is_purchased: false,
+            assigned_to_id: None,
+            price: None,
+            notes: None,
+            is_recurring: false,
+            recurring_pattern: None,
+            recurring_until: None,
+            position: 0,
+        }
+    }
+
+    /// A household of `owner`'s, with a list in it: the household's and the list's ids.
+    pub async fn household_with_list(db: &Db, owner: Uuid, name: &str) -> (Uuid, Uuid) {
+        let household = households::create(db, owner, name.into())
+            .await
+            .expect("household");
+        let list = create_list(db, Caller::user(owner), new_list(household.id))
+            .await
+            .expect("list");
+        (household.id, list.id)
+    }
+}
