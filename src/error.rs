@@ -76,10 +76,8 @@ pub enum ApiError {
     /// The request body is larger than the service accepts.
     #[oai(status = 413)]
     PayloadTooLarge(Json<Box<ErrorBody>>),
-    /// The request body is not JSON.
-    #[oai(status = 415)]
-    UnsupportedMediaType(Json<Box<ErrorBody>>),
-    /// The request is malformed: bad JSON, a wrong type, a failed bound, a bad id.
+    /// The request is malformed: bad JSON or a body that is not JSON, a wrong type, a failed
+    /// bound, a bad id.
     #[oai(status = 422)]
     Validation(Json<Box<ErrorBody>>),
     /// An unexpected error; details are logged and reported, never sent.
@@ -158,10 +156,6 @@ impl ApiError {
             "payload_too_large",
             format!("Request body holds more than {limit} JSON values"),
         ))
-    }
-
-    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
-        Self::UnsupportedMediaType(body(415, "unsupported_media_type", message))
     }
 
     /// A 422 about the request as a whole rather than one field.

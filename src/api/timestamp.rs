@@ -1,13 +1,15 @@
 //! `Timestamp`: how every datetime crosses the API. Stored as a naive UTC value (the
 //! schema's `timestamp without time zone`), always written as RFC 3339 UTC with a `Z`
 //! (the Android app's `Instant.parse` rejects anything else), and read from RFC 3339 with
-//! any offset or from a naive value taken as UTC. Years 1 to 9999 only: both databases
+//! any offset, from a naive value taken as UTC, or from a date alone taken as its midnight
+//! UTC (the app holds due dates as `LocalDate`, and the old backend stored them so).
+//! Years 1 to 9999 only: both databases
 //! store those, while PostgreSQL refuses some larger ones and SQLite would sort a
 //! five-digit year as text before a four-digit one.
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
@@ -30,7 +32,12 @@ impl Timestamp {
             Ok(with_offset) => with_offset.naive_utc(),
             Err(_) => NAIVE_FORMATS
                 .iter()
-                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())?,
+                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+                .or_else(|| {
+                    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                        .ok()
+                        .map(|date| date.and_time(NaiveTime::MIN))
+                })?,
         };
         Self::storable(parsed)
     }
@@ -56,7 +63,11 @@ impl From<NaiveDateTime> for Timestamp {
 }
 
 const INVALID: &str =
-    "expected an RFC 3339 date-time in the years 1 to 9999, e.g. 2025-11-17T10:20:30Z";
+    "expected an RFC 3339 date-time (or a date) in the years 1 to 9999, e.g. 2025-11-17T10:20:30Z";
+
+/// What the document says of every date-time field.
+const ACCEPTED: &str = "RFC 3339 date-time, written in UTC with `Z`. Also read: a date-time \
+     without offset (taken as UTC) and a date alone (its midnight UTC).";
 
 impl Type for Timestamp {
     const IS_REQUIRED: bool = true;
@@ -70,7 +81,10 @@ impl Type for Timestamp {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some(ACCEPTED),
+            ..MetaSchema::new_with_format("string", "date-time")
+        }))
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
@@ -152,6 +166,13 @@ mod tests {
     }
 
     #[test]
+    fn a_date_alone_is_its_midnight_utc() {
+        assert_eq!(parsed("2025-11-17"), "2025-11-17T00:00:00.000000Z");
+        assert_eq!(parsed(" 2025-11-17 "), "2025-11-17T00:00:00.000000Z");
+        assert!(Timestamp::parse("2025-02-30").is_none());
+    }
+
+    #[test]
     fn years_outside_1_to_9999_are_refused() {
         assert_eq!(
             parsed("9999-12-31T23:59:59Z"),
@@ -178,7 +199,7 @@ mod tests {
             "",
             "yesterday",
             "2025-13-01T00:00:00Z",
-            "2025-11-17",
+            "2025-11",
             "1700000000",
         ] {
             assert!(Timestamp::parse(bad).is_none(), "{bad}");

@@ -149,8 +149,14 @@ fn convert(err: poem::Error, body: Option<&ReadBody>) -> ApiError {
     if err.is::<AuthorizationError>() {
         return ApiError::unauthorized("Not authenticated", Some("Bearer"));
     }
-    if err.is::<ContentTypeError>() {
-        return ApiError::unsupported_media_type(err.to_string());
+    if let Some(e) = err.downcast_ref::<ContentTypeError>() {
+        // 422, not 415: the old backend's clients read a body of another type as invalid.
+        let sent = match e {
+            ContentTypeError::NotSupported { content_type } => content_type.as_str(),
+            ContentTypeError::ExpectContentType => "no Content-Type",
+        };
+        let msg = format!("expected a JSON body (Content-Type: application/json), got {sent}");
+        return ApiError::validation(vec![detail(&["body"], &msg, "value_error")]);
     }
     if err.is::<NotFoundError>() {
         return ApiError::not_found("Not Found");

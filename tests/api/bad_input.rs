@@ -178,18 +178,21 @@ async fn non_uuid_path_segment_is_422_in_the_path() {
 }
 
 #[tokio::test]
-async fn body_that_is_not_json_is_415() {
+async fn body_of_another_content_type_is_422_naming_it() {
     let client = probe_client();
-    let response = client
-        .post(THING)
-        .content_type("text/plain")
-        .body("name=a")
-        .send()
-        .await;
-    assert_eq!(
-        error_body(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await["error"],
-        "unsupported_media_type"
-    );
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        let response = client
+            .post(THING)
+            .content_type(content_type)
+            .body("name=a")
+            .send()
+            .await;
+        let body = error_body(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["error"], "validation_error");
+        assert_eq!(body["details"][0]["loc"], json!(["body"]));
+        let named = body["details"][0]["msg"].as_str().unwrap_or_default();
+        assert!(named.contains(content_type), "{body}");
+    }
 }
 
 #[tokio::test]

@@ -137,7 +137,7 @@ async fn bad_entries_are_skipped_and_good_ones_kept() {
                     {"id": Uuid::new_v4(), "title": "x".repeat(201)},
                     {"id": good, "title": "Good"}
                 ],
-                "updated": [{"id": Uuid::new_v4(), "title": "nobody"}],
+                "updated": [{"id": Uuid::new_v4(), "status": "COMPLETED"}],
                 "deleted": ["nope", Uuid::new_v4().to_string()]
             },
             "shopping_items": {"created": [{"id": Uuid::new_v4(), "shopping_list_id": Uuid::new_v4(), "name": "orphan"},
@@ -148,6 +148,36 @@ async fn bad_entries_are_skipped_and_good_ones_kept() {
         .await;
     assert_eq!(body["todos"].as_array().map(Vec::len), Some(1));
     assert_eq!(f.app.db.strings("SELECT title FROM todos").await, ["Good"]);
+    // Every entry but the good one: 5 creates, the update, 2 deletes, 2 items, 2 expenses.
+    let not_applied = body["not_applied"].as_array().expect("not_applied");
+    assert_eq!(not_applied.len(), 12, "{body}");
+    assert!(
+        not_applied
+            .iter()
+            .all(|entry| entry["reason"].as_str().is_some_and(|r| !r.is_empty()))
+    );
+    let reason_for = |operation: &str, id: &str| {
+        not_applied
+            .iter()
+            .find(|e| e["operation"] == operation && e["entity_id"] == id)
+            .map(|e| e["reason"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(
+        reason_for("delete", "nope").as_deref(),
+        Some("id: not a UUID")
+    );
+    assert!(
+        not_applied
+            .iter()
+            .any(|e| e["entity_type"] == "todo" && e["reason"] == "title: at most 200 characters"),
+        "{body}"
+    );
+    assert!(
+        not_applied
+            .iter()
+            .any(|e| e["reason"] == "Assigned user is not a member of this household"),
+        "{body}"
+    );
     assert_eq!(
         f.app
             .count("SELECT COUNT(*) || '' FROM shopping_list_items")
@@ -223,6 +253,11 @@ async fn another_households_rows_cannot_be_touched_whatever_ids_are_sent() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["not_applied"].as_array().map(Vec::len),
+        Some(13),
+        "every entry naming another household's row is refused: {body}"
+    );
     assert!(
         !body.to_string().contains("Ours"),
         "another household's rows leaked: {body}"
@@ -265,4 +300,78 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
         rows.extend(app.db.strings(sql).await);
     }
     rows
+}
+
+#[tokio::test]
+async fn the_apps_own_payload_with_a_date_only_due_date_and_an_edit_of_a_never_synced_row_is_kept()
+{
+    let f = flat().await;
+    let (created, edited) = (Uuid::new_v4(), Uuid::new_v4());
+    // As the Android app's SyncWorker builds it: every field of its DTO, `created_by` empty,
+    // the due date a `LocalDate`, and an offline edit of a row it never synced under `updated`.
+    let body = f
+        .sync(
+            &f.member,
+            0,
+            json!({"todos": {
+                "created": [{"id": created, "household_id": f.household, "title": "Bins", "description": null,
+                             "status": "PENDING", "priority": "MEDIUM", "due_date": "2025-11-17", "assigned_to_id": null,
+                             "created_by": "", "completed_at": null, "created_at": "2025-11-17T10:20:30.123Z",
+                             "updated_at": "2025-11-17T10:20:30.123Z"}],
+                "updated": [{"id": edited, "household_id": f.household, "title": "Edited offline before the first sync",
+                             "description": null, "status": "COMPLETED", "priority": "HIGH", "due_date": null,
+                             "assigned_to_id": null, "created_by": "", "completed_at": null,
+                             "created_at": "2025-11-17T10:20:30.123Z", "updated_at": "2025-11-17T10:21:00.000Z"}],
+                "deleted": []}}),
+        )
+        .await;
+    assert_eq!(body["not_applied"], json!([]), "{body}");
+    let bins = find(&body["todos"], &created.to_string()).expect("the created todo comes back");
+    assert_eq!(bins["due_date"], "2025-11-17T00:00:00.000000Z");
+    assert_eq!(bins["created_by"], f.member.id.to_string());
+    let offline = find(&body["todos"], &edited.to_string()).expect("the offline edit is created");
+    assert_eq!(
+        (
+            offline["title"].as_str(),
+            offline["status"].as_str(),
+            offline["priority"].as_str()
+        ),
+        (
+            Some("Edited offline before the first sync"),
+            Some("completed"),
+            Some("high")
+        )
+    );
+    assert!(offline["completed_at"].as_str().is_some());
+    assert_eq!(
+        f.app
+            .db
+            .strings("SELECT title FROM todos ORDER BY title")
+            .await,
+        ["Bins", "Edited offline before the first sync"]
+    );
+}
+
+#[tokio::test]
+async fn an_update_of_an_unknown_id_without_what_a_create_needs_is_reported_not_found() {
+    let f = flat().await;
+    let unknown = Uuid::new_v4();
+    let body = f
+        .sync(
+            &f.owner,
+            0,
+            json!({"shopping_items": {"updated": [{"id": unknown, "name": "Milk"}]}}),
+        )
+        .await;
+    assert_eq!(
+        body["not_applied"],
+        json!([{"entity_type": "shopping_item", "entity_id": unknown.to_string(),
+                "operation": "update", "reason": "Item not found"}])
+    );
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) || '' FROM shopping_list_items")
+            .await,
+        0
+    );
 }

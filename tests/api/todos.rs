@@ -66,7 +66,7 @@ async fn create_answers_201_with_defaults() {
 }
 
 #[tokio::test]
-async fn create_accepts_upper_case_enums_and_any_offset() {
+async fn create_accepts_upper_case_enums_any_offset_and_a_date_alone() {
     let f = flat().await;
     let todo = f
         .todo(json!({"title": "Rent", "priority": "HIGH", "due_date": "2030-01-02T12:00:00+02:00"}))
@@ -77,6 +77,11 @@ async fn create_accepts_upper_case_enums_and_any_offset() {
         .todo(json!({"title": "Gas", "due_date": "2030-01-02T10:00:00"}))
         .await;
     assert_eq!(naive["due_date"], "2030-01-02T10:00:00.000000Z");
+    // A date alone, as the Android app holds due dates: its midnight UTC.
+    let dated = f
+        .todo(json!({"title": "Bins", "due_date": "2030-01-02"}))
+        .await;
+    assert_eq!(dated["due_date"], "2030-01-02T00:00:00.000000Z");
     assert_eq!(
         f.app
             .db

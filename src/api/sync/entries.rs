@@ -21,7 +21,11 @@ use super::{
     },
     EntityChanges,
 };
-use crate::service::sync::{Change, Entry, Op, RowKind};
+use crate::service::{
+    shopping::{NewItem, NewList},
+    sync::{Change, Entry, Op, RowKind},
+    todos::NewTodo,
+};
 
 /// A row as the app sent it.
 type ClientRow = BTreeMap<String, Value>;
@@ -90,59 +94,72 @@ fn to_cents(value: &mut Value) {
 }
 
 fn create(kind: RowKind, id: Uuid, row: ClientRow) -> Result<Change, String> {
-    match kind {
-        RowKind::Todo => {
-            // The app creates todos offline in any state; REST's create starts them pending.
-            let status = field::<AnyCaseEnum<TodoStatus>>(&row, "status")?;
-            let mut new = read::<TodoCreate>(row)?.into_new(id);
-            if let Some(status) = status {
-                new.status = status.0;
-            }
-            Ok(Change::Todo(Op::Create(new)))
-        }
-        RowKind::ShoppingList => {
-            let status = field::<AnyCaseEnum<ShoppingListStatus>>(&row, "status")?;
-            let mut new = read::<ShoppingListCreate>(row)?.into_new(id);
-            if let Some(status) = status {
-                new.status = status.0;
-            }
-            Ok(Change::ShoppingList(Op::Create(new)))
-        }
-        RowKind::ShoppingItem => {
-            // REST names the list in the path; the app, in the row. It may check items off
-            // offline before they were ever synced.
-            let list_id = field::<Uuid>(&row, "shopping_list_id")?
-                .ok_or_else(|| "shopping_list_id: required".to_owned())?;
-            let purchased = field::<bool>(&row, "is_purchased")?;
-            let mut new = read::<ItemCreate>(row)?.into_new(id, list_id);
-            new.is_purchased = purchased.unwrap_or(false);
-            Ok(Change::ShoppingItem(Op::Create(new)))
-        }
-        RowKind::Expense => Ok(Change::Expense(Op::Create(
-            read::<ExpenseCreate>(row)?.into_new(id),
-        ))),
-    }
+    Ok(match kind {
+        RowKind::Todo => Change::Todo(Op::Create(new_todo(id, row)?)),
+        RowKind::ShoppingList => Change::ShoppingList(Op::Create(new_list(id, row)?)),
+        RowKind::ShoppingItem => Change::ShoppingItem(Op::Create(new_item(id, row)?)),
+        RowKind::Expense => Change::Expense(Op::Create(read::<ExpenseCreate>(row)?.into_new(id))),
+    })
 }
 
+/// An update, and the same row read as a create: the app files an edit of a row it
+/// created offline under `updated` when it has not synced the row yet, and the server,
+/// which has never seen that id, creates it when the row carries what a create needs.
 fn update(kind: RowKind, id: Uuid, row: ClientRow) -> Result<Change, String> {
-    match kind {
-        RowKind::Todo => Ok(Change::Todo(Op::Update(
+    Ok(match kind {
+        RowKind::Todo => Change::Todo(Op::Update {
             id,
-            read::<TodoUpdate>(row)?.into(),
-        ))),
-        RowKind::ShoppingList => Ok(Change::ShoppingList(Op::Update(
+            or_create: new_todo(id, row.clone()).ok(),
+            changes: read::<TodoUpdate>(row)?.into(),
+        }),
+        RowKind::ShoppingList => Change::ShoppingList(Op::Update {
             id,
-            read::<ShoppingListUpdate>(row)?.into(),
-        ))),
-        RowKind::ShoppingItem => Ok(Change::ShoppingItem(Op::Update(
+            or_create: new_list(id, row.clone()).ok(),
+            changes: read::<ShoppingListUpdate>(row)?.into(),
+        }),
+        RowKind::ShoppingItem => Change::ShoppingItem(Op::Update {
             id,
-            read::<ItemUpdate>(row)?.into(),
-        ))),
-        RowKind::Expense => Ok(Change::Expense(Op::Update(
+            or_create: new_item(id, row.clone()).ok(),
+            changes: read::<ItemUpdate>(row)?.into(),
+        }),
+        RowKind::Expense => Change::Expense(Op::Update {
             id,
-            read::<ExpenseUpdate>(row)?.into(),
-        ))),
+            or_create: read::<ExpenseCreate>(row.clone())
+                .ok()
+                .map(|create| create.into_new(id)),
+            changes: read::<ExpenseUpdate>(row)?.into(),
+        }),
+    })
+}
+
+fn new_todo(id: Uuid, row: ClientRow) -> Result<NewTodo, String> {
+    // The app creates todos offline in any state; REST's create starts them pending.
+    let status = field::<AnyCaseEnum<TodoStatus>>(&row, "status")?;
+    let mut new = read::<TodoCreate>(row)?.into_new(id);
+    if let Some(status) = status {
+        new.status = status.0;
     }
+    Ok(new)
+}
+
+fn new_list(id: Uuid, row: ClientRow) -> Result<NewList, String> {
+    let status = field::<AnyCaseEnum<ShoppingListStatus>>(&row, "status")?;
+    let mut new = read::<ShoppingListCreate>(row)?.into_new(id);
+    if let Some(status) = status {
+        new.status = status.0;
+    }
+    Ok(new)
+}
+
+fn new_item(id: Uuid, row: ClientRow) -> Result<NewItem, String> {
+    // REST names the list in the path; the app, in the row. It may check items off
+    // offline before they were ever synced.
+    let list_id = field::<Uuid>(&row, "shopping_list_id")?
+        .ok_or_else(|| "shopping_list_id: required".to_owned())?;
+    let purchased = field::<bool>(&row, "is_purchased")?;
+    let mut new = read::<ItemCreate>(row)?.into_new(id, list_id);
+    new.is_purchased = purchased.unwrap_or(false);
+    Ok(new)
 }
 
 fn delete(kind: RowKind, id: Uuid) -> Change {
@@ -157,7 +174,41 @@ fn delete(kind: RowKind, id: Uuid) -> Change {
 /// `row` read as the request type `T`.
 fn read<T: ParseFromJSON>(row: ClientRow) -> Result<T, String> {
     T::parse_from_json(Some(Value::Object(row.into_iter().collect())))
-        .map_err(|err| err.into_message())
+        .map_err(|err| readable(&err.into_message()))
+}
+
+/// poem-openapi's parse message, for a person: without the types it passed through, and a
+/// field's bound in words (``field `title` verification failed. maxLength(200)`` is
+/// `title: at most 200 characters`).
+fn readable(message: &str) -> String {
+    let message = message
+        .split(" (occurred while parsing")
+        .next()
+        .unwrap_or(message);
+    let message = match message.strip_prefix("failed to parse \"") {
+        Some(rest) => rest.split_once("\": ").map_or(rest, |(_, reason)| reason),
+        None => message,
+    };
+    let Some((field, bound)) = message
+        .strip_prefix("field `")
+        .and_then(|rest| rest.split_once("` verification failed. "))
+    else {
+        return message.to_owned();
+    };
+    let (name, limit) = bound
+        .trim_end_matches(')')
+        .split_once('(')
+        .unwrap_or((bound, ""));
+    let words = match name {
+        "maxLength" => format!("at most {limit} characters"),
+        "minLength" => format!("at least {limit} characters"),
+        "maxItems" => format!("at most {limit} entries"),
+        "minItems" => format!("at least {limit} entries"),
+        "maximum" => format!("at most {limit}"),
+        "minimum" => format!("at least {limit}"),
+        _ => bound.to_owned(),
+    };
+    format!("{field}: {words}")
 }
 
 /// The field `key` of `row`, when it holds a value (absent and null are none).
@@ -166,7 +217,7 @@ fn field<T: ParseFromJSON>(row: &ClientRow, key: &str) -> Result<Option<T>, Stri
         None | Some(Value::Null) => Ok(None),
         Some(value) => T::parse_from_json(Some(value.clone()))
             .map(Some)
-            .map_err(|err| format!("{key}: {}", err.into_message())),
+            .map_err(|err| format!("{key}: {}", readable(&err.into_message()))),
     }
 }
 
@@ -215,6 +266,22 @@ mod tests {
                 lenient(emptied, household, false)
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn a_bound_is_reported_in_words_and_a_type_without_the_types_it_passed() {
+        assert_eq!(
+            readable(
+                "failed to parse \"TodoCreate\": field `title` verification failed. maxLength(200)"
+            ),
+            "title: at most 200 characters"
+        );
+        assert_eq!(
+            readable(
+                "failed to parse \"TodoPriority\": expected one of: low, medium, high (occurred while parsing \"TodoCreate\")"
+            ),
+            "expected one of: low, medium, high"
         );
     }
 

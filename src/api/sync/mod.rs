@@ -1,8 +1,8 @@
 //! `POST /api/v1/sync`: the offline-first Android app sends what it changed and gets back
 //! everything of the household changed since its last sync. Its rows are read here
 //! (`entries`) and applied by `service::sync`, through the same service functions as REST:
-//! a bad entry is skipped and logged, never fatal, and nothing outside the request's
-//! household can be touched, whatever ids it names.
+//! a bad entry is skipped and reported in `not_applied`, never fatal, and nothing outside
+//! the request's household can be touched, whatever ids it names.
 
 mod entries;
 
@@ -24,7 +24,7 @@ use super::{
 use crate::{
     auth::BearerAuth,
     error::ApiResult,
-    service::sync::{self, RowKind, feed},
+    service::sync::{self, NotApplied, RowKind, feed},
     state::AppState,
 };
 
@@ -78,6 +78,32 @@ struct SyncConflict {
     conflict_type: String,
 }
 
+/// An entry of the request that changed nothing, and why.
+#[derive(Object)]
+struct SyncNotApplied {
+    /// `todo`, `shopping_list`, `shopping_item` or `expense`.
+    entity_type: String,
+    /// The entry's id as it was sent; null when it sent none.
+    #[oai(nullable)]
+    entity_id: Option<String>,
+    /// `create`, `update` or `delete`.
+    operation: String,
+    /// Why, for a person: `title: at most 200 characters`, `You are not a member of this
+    /// household`.
+    reason: String,
+}
+
+impl From<NotApplied> for SyncNotApplied {
+    fn from(entry: NotApplied) -> Self {
+        Self {
+            entity_type: entry.kind.to_string(),
+            entity_id: entry.id,
+            operation: entry.operation.to_owned(),
+            reason: entry.reason,
+        }
+    }
+}
+
 #[derive(Object)]
 struct SyncResponse {
     /// Milliseconds since the epoch; send it back as `last_sync_timestamp` next time.
@@ -91,6 +117,8 @@ struct SyncResponse {
     /// As `GET /expenses/{expense_id}` answers them, with their splits.
     expenses: Vec<ExpenseWithSplits>,
     conflicts: Vec<SyncConflict>,
+    /// Every entry of the request that was not applied; the others were.
+    not_applied: Vec<SyncNotApplied>,
 }
 
 /// The moment `last_sync_ms` names; the request's bounds keep it within what both
@@ -128,7 +156,7 @@ impl SyncApi {
             .into_iter()
             .flat_map(|(kind, changes)| entries(kind, household_id, changes.0.unwrap_or_default()))
             .collect();
-        sync::apply(&state.db, auth.0.id, household_id, entries).await?;
+        let not_applied = sync::apply(&state.db, auth.0.id, household_id, entries).await?;
         let server_timestamp = chrono::Utc::now().timestamp_millis();
         let feed = feed::changed_since(&state.db, household_id, since(last_sync_timestamp)).await?;
         Ok(Json(SyncResponse {
@@ -138,6 +166,7 @@ impl SyncApi {
             shopping_items: feed.shopping_items.into_iter().map(Into::into).collect(),
             expenses: feed.expenses.into_iter().map(Into::into).collect(),
             conflicts: Vec::new(),
+            not_applied: not_applied.into_iter().map(Into::into).collect(),
         }))
     }
 }

@@ -43,7 +43,13 @@ impl fmt::Display for RowKind {
 /// What an entry asks for one row.
 pub enum Op<New, Changes> {
     Create(New),
-    Update(Uuid, Changes),
+    /// `or_create`: the row to create when `id` is not found in the household (the same
+    /// entry read as a create, when it reads as one).
+    Update {
+        id: Uuid,
+        changes: Changes,
+        or_create: Option<New>,
+    },
     Delete(Uuid),
 }
 
@@ -106,14 +112,9 @@ pub async fn apply(
             })
         })
         .await?;
-    for entry in &not_applied {
-        tracing::warn!(
-            kind = %entry.kind,
-            operation = entry.operation,
-            id = entry.id.as_deref(),
-            reason = %entry.reason,
-            "sync entry not applied"
-        );
+    // Each one is in the answer; the log keeps a count, not the client's rows.
+    if !not_applied.is_empty() {
+        tracing::info!(not_applied = not_applied.len(), "sync entries not applied");
     }
     Ok(not_applied)
 }
@@ -138,46 +139,86 @@ async fn in_savepoint(txn: &Txn, caller: Caller, change: Change) -> ServiceResul
 async fn change_in(txn: &Txn, caller: Caller, change: Change) -> ServiceResult<()> {
     match change {
         Change::Todo(Op::Create(new)) => todos::create_in(txn, caller, new).await.map(drop),
-        Change::Todo(Op::Update(id, changes)) => {
-            todos::update_in(txn, caller, id, changes).await.map(drop)
-        }
+        Change::Todo(Op::Update {
+            id,
+            changes,
+            or_create,
+        }) => match (todos::update_in(txn, caller, id, changes).await, or_create) {
+            (Err(ServiceError::NotFound(_)), Some(new)) => {
+                todos::create_in(txn, caller, new).await.map(drop)
+            }
+            (updated, _) => updated.map(drop),
+        },
         Change::Todo(Op::Delete(id)) => todos::delete_in(txn, caller, id).await,
         Change::ShoppingList(Op::Create(new)) => {
             shopping::create_list_in(txn, caller, new).await.map(drop)
         }
-        Change::ShoppingList(Op::Update(id, changes)) => {
-            shopping::update_list_in(txn, caller, id, changes)
-                .await
-                .map(drop)
-        }
+        Change::ShoppingList(Op::Update {
+            id,
+            changes,
+            or_create,
+        }) => match (
+            shopping::update_list_in(txn, caller, id, changes).await,
+            or_create,
+        ) {
+            (Err(ServiceError::NotFound(_)), Some(new)) => {
+                shopping::create_list_in(txn, caller, new).await.map(drop)
+            }
+            (updated, _) => updated.map(drop),
+        },
         Change::ShoppingList(Op::Delete(id)) => shopping::delete_list_in(txn, caller, id).await,
         Change::ShoppingItem(Op::Create(new)) => {
             shopping::create_item_in(txn, caller, new).await.map(drop)
         }
-        Change::ShoppingItem(Op::Update(id, changes)) => {
-            shopping::update_item_in(txn, caller, ItemRef::Id(id), changes)
-                .await
-                .map(drop)
-        }
+        Change::ShoppingItem(Op::Update {
+            id,
+            changes,
+            or_create,
+        }) => match (
+            shopping::update_item_in(txn, caller, ItemRef::Id(id), changes).await,
+            or_create,
+        ) {
+            (Err(ServiceError::NotFound(_)), Some(new)) => {
+                shopping::create_item_in(txn, caller, new).await.map(drop)
+            }
+            (updated, _) => updated.map(drop),
+        },
         Change::ShoppingItem(Op::Delete(id)) => {
             shopping::delete_item_in(txn, caller, ItemRef::Id(id)).await
         }
         Change::Expense(Op::Create(new)) => expenses::create_in(txn, caller, new).await.map(drop),
-        Change::Expense(Op::Update(id, changes)) => expenses::update_in(txn, caller, id, changes)
-            .await
-            .map(drop),
+        Change::Expense(Op::Update {
+            id,
+            changes,
+            or_create,
+        }) => match (
+            expenses::update_in(txn, caller, id, changes).await,
+            or_create,
+        ) {
+            (Err(ServiceError::NotFound(_)), Some(new)) => {
+                expenses::create_in(txn, caller, new).await.map(drop)
+            }
+            (updated, _) => updated.map(drop),
+        },
         Change::Expense(Op::Delete(id)) => expenses::delete_in(txn, caller, id).await,
     }
 }
 
-/// What a person reads about a refused entry.
+/// What a person reads about a refused entry. The database's own words stay in the log:
+/// they name tables and statements, which are no client's business.
 fn reason(refused: ServiceError) -> String {
     match refused {
         ServiceError::NotFound(message)
         | ServiceError::Forbidden(message)
         | ServiceError::Refused(message)
         | ServiceError::Conflict(message) => message.into_owned(),
-        ServiceError::Db(err) => err.to_string(),
-        ServiceError::Internal(err) => err.to_string(),
+        ServiceError::Db(err) => {
+            tracing::warn!(error = %err, "sync entry refused by the database");
+            "the database refused it".to_owned()
+        }
+        ServiceError::Internal(err) => {
+            tracing::error!(error = %err, "sync entry failed");
+            "it could not be applied".to_owned()
+        }
     }
 }
