@@ -32,8 +32,14 @@ type ClientRow = BTreeMap<String, Value>;
 
 /// Money fields: the app sends a double's `toString()`, which may carry more than cents.
 const MONEY: [&str; 2] = ["amount", "price"];
-/// Required texts: an update that empties one leaves it as it was.
-const REQUIRED_TEXT: [&str; 3] = ["title", "name", "description"];
+/// The text a row of `kind` cannot be without: an update that empties it leaves it as it was.
+fn required_text(kind: RowKind) -> &'static str {
+    match kind {
+        RowKind::Todo => "title",
+        RowKind::ShoppingList | RowKind::ShoppingItem => "name",
+        RowKind::Expense => "description",
+    }
+}
 
 /// The entries of one kind's changes, in the order they are applied: created, updated,
 /// deleted.
@@ -42,13 +48,15 @@ pub(super) fn entries(kind: RowKind, household_id: Uuid, changes: EntityChanges)
         kind,
         operation: "create",
         id: id_text(&row),
-        change: row_id(&row).and_then(|id| create(kind, id, lenient(row, household_id, false))),
+        change: row_id(&row)
+            .and_then(|id| create(kind, id, lenient(kind, row, household_id, false))),
     });
     let updated = changes.updated.into_iter().map(|row| Entry {
         kind,
         operation: "update",
         id: id_text(&row),
-        change: row_id(&row).and_then(|id| update(kind, id, lenient(row, household_id, true))),
+        change: row_id(&row)
+            .and_then(|id| update(kind, id, lenient(kind, row, household_id, true))),
     });
     let deleted = changes.deleted.into_iter().map(|id| Entry {
         kind,
@@ -64,7 +72,7 @@ pub(super) fn entries(kind: RowKind, household_id: Uuid, changes: EntityChanges)
 /// What sync allows beyond the REST operation: the request's household in place of the
 /// row's own, amounts rounded to the cent, an emptied required text on update left as
 /// it was. Enums in upper case need nothing here: `AnyCaseEnum` reads any case, in REST too.
-fn lenient(mut row: ClientRow, household_id: Uuid, update: bool) -> ClientRow {
+fn lenient(kind: RowKind, mut row: ClientRow, household_id: Uuid, update: bool) -> ClientRow {
     row.insert(
         "household_id".into(),
         Value::String(household_id.to_string()),
@@ -74,8 +82,12 @@ fn lenient(mut row: ClientRow, household_id: Uuid, update: bool) -> ClientRow {
             to_cents(value);
         }
     }
-    if update {
-        row.retain(|key, value| !(REQUIRED_TEXT.contains(&key.as_str()) && value == ""));
+    if update
+        && row
+            .get(required_text(kind))
+            .is_some_and(|value| value == "")
+    {
+        row.remove(required_text(kind));
     }
     row
 }
@@ -245,6 +257,7 @@ mod tests {
     fn amounts_are_rounded_to_the_cent_and_the_household_is_the_syncs() {
         let household = Uuid::new_v4();
         let read = lenient(
+            RowKind::Expense,
             row(serde_json::json!({"amount": 12.345, "price": "1.005", "household_id": "x"})),
             household,
             false,
@@ -256,14 +269,18 @@ mod tests {
 
     #[test]
     fn an_emptied_title_is_kept_on_update_and_refused_on_create() {
-        let emptied = row(serde_json::json!({"title": "", "status": "COMPLETED"}));
+        let emptied =
+            row(serde_json::json!({"title": "", "description": "", "status": "COMPLETED"}));
         let household = Uuid::new_v4();
-        assert!(!lenient(emptied.clone(), household, true).contains_key("title"));
+        let updated = lenient(RowKind::Todo, emptied.clone(), household, true);
+        assert!(!updated.contains_key("title"));
+        // A todo's description may be emptied; only its title is required.
+        assert_eq!(updated["description"], "");
         assert!(
             create(
                 RowKind::Todo,
                 Uuid::new_v4(),
-                lenient(emptied, household, false)
+                lenient(RowKind::Todo, emptied, household, false)
             )
             .is_err()
         );
