@@ -14,8 +14,9 @@ use uuid::Uuid;
 use super::{
     ServiceError, ServiceResult,
     access::{WhenMissing, membership, owner_of},
+    locks::hold_household,
 };
-use crate::db::Db;
+use crate::db::{Db, Txn};
 
 /// How long an invite stays valid.
 const VALID_FOR_DAYS: i64 = 7;
@@ -53,10 +54,8 @@ pub async fn create(
     email: Option<String>,
 ) -> ServiceResult<household_invite::Model> {
     let household_id = owner_of(db, household_id, owner).await?.household.id;
-    if let Some(email) = &email {
-        require_new_invitee(db, household_id, email.clone()).await?;
-    }
     let now = Utc::now().naive_utc();
+    let invitee = email.clone();
     let invite = household_invite::ActiveModel {
         id: Set(Uuid::new_v4()),
         household_id: Set(household_id),
@@ -67,8 +66,17 @@ pub async fn create(
         created_by: Set(owner),
         created_at: Set(now),
     };
-    db.write(|txn| Box::pin(async move { Ok(invite.insert(txn).await?) }))
-        .await
+    db.write(|txn| {
+        Box::pin(async move {
+            if let Some(email) = invitee {
+                // Held, so two invites to one email at once cannot both pass the check.
+                hold_household(txn, household_id).await?;
+                require_new_invitee(txn, household_id, email).await?;
+            }
+            Ok(invite.insert(txn).await?)
+        })
+    })
+    .await
 }
 
 /// `owner` cancels the pending invite `invite_id` of `household_id`.
@@ -100,29 +108,23 @@ pub async fn cancel(
     .await
 }
 
-async fn require_new_invitee(db: &Db, household_id: Uuid, email: String) -> ServiceResult<()> {
+async fn require_new_invitee(txn: &Txn, household_id: Uuid, email: String) -> ServiceResult<()> {
     let now = Utc::now().naive_utc();
-    let (already_member, already_invited) = db
-        .read(|conn| {
-            let email = email.clone();
-            async move {
-                let member = household_member::Entity::find()
-                    .inner_join(user::Entity)
-                    .filter(household_member::Column::HouseholdId.eq(household_id))
-                    .filter(user::Column::Email.eq(email.clone()))
-                    .one(&conn)
-                    .await?;
-                let invite = household_invite::Entity::find()
-                    .filter(household_invite::Column::HouseholdId.eq(household_id))
-                    .filter(household_invite::Column::Email.eq(email))
-                    .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
-                    .filter(household_invite::Column::ExpiresAt.gt(now))
-                    .one(&conn)
-                    .await?;
-                Ok((member.is_some(), invite.is_some()))
-            }
-        })
-        .await?;
+    let already_member = household_member::Entity::find()
+        .inner_join(user::Entity)
+        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .filter(user::Column::Email.eq(email.clone()))
+        .one(txn)
+        .await?
+        .is_some();
+    let already_invited = household_invite::Entity::find()
+        .filter(household_invite::Column::HouseholdId.eq(household_id))
+        .filter(household_invite::Column::Email.eq(email))
+        .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
+        .filter(household_invite::Column::ExpiresAt.gt(now))
+        .one(txn)
+        .await?
+        .is_some();
     if already_member {
         return Err(ServiceError::Refused(
             "User is already a member of this household".into(),

@@ -1,6 +1,6 @@
 //! Rules that two requests at once must not break: a user ends in at most one household,
-//! a household always keeps an owner, and a household's category names are unique. Each is
-//! raced by 20 or more requests sent together.
+//! a household always keeps an owner, and a household's category names and pending email
+//! invites are unique. Each is raced by 20 or more requests sent together.
 
 use entities::{enums::MemberRole, household_member};
 use futures_util::future::join_all;
@@ -181,6 +181,37 @@ async fn twenty_flatmates_naming_the_same_category_at_once_make_one() {
     assert_eq!(
         f.app
             .count("SELECT COUNT(*) || '' FROM item_categories WHERE name = 'Dairy'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn twenty_invites_to_one_email_at_once_leave_one_pending() {
+    let f = crate::harness::flat().await;
+    let path = format!("/api/v1/households/{}/invite", f.household);
+    let invites = (0..20).map(|_| {
+        f.app
+            .post(&path, &f.owner, json!({"email": "newcomer@example.com"}))
+    });
+    let answers = join_all(invites).await;
+    let made = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .count();
+    assert_eq!(made, 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(
+            body["detail"],
+            "An active invite already exists for this email"
+        );
+    }
+    assert_eq!(
+        f.app
+            .count(
+                "SELECT COUNT(*) || '' FROM household_invites WHERE email = 'newcomer@example.com'"
+            )
             .await,
         1
     );
