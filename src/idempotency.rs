@@ -17,8 +17,6 @@ use crate::db::Db;
 
 /// How long an answer is kept for repeats.
 pub const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
-/// How often answers past their retention are deleted.
-const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// The wait between attempts to release a key whose release failed: each attempt already
 /// spends the retry budget, or fails at once while the breaker is open.
 const RELEASE_PAUSE: Duration = Duration::from_millis(500);
@@ -254,21 +252,6 @@ impl UnreleasedKeys {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), ClaimedAt>> {
         // The set stays consistent whatever panicked while holding it.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Deletes the answers kept past their retention, at start and then hourly: a key's row is
-/// otherwise only replaced when the same caller reuses the key. Replicas purging at once
-/// delete the same rows, which is harmless.
-pub async fn purge_expired_periodically(db: Db) {
-    let mut every = tokio::time::interval(PURGE_INTERVAL);
-    loop {
-        every.tick().await;
-        match purge_expired(&db).await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, "expired idempotency keys purged"),
-            Err(err) => tracing::warn!(error = %err, "could not purge expired idempotency keys"),
-        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod connections;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;

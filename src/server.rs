@@ -1,5 +1,5 @@
 //! Running the service: bind at once, migrate in the background until the database
-//! answers (then purge expired idempotency keys hourly), serve until SIGTERM or SIGINT, then
+//! answers (then purge what is kept past its retention hourly), serve until SIGTERM or SIGINT, then
 //! drain in-flight requests and close the pool.
 
 use std::{io, net::SocketAddr, time::Duration};
@@ -10,7 +10,7 @@ use crate::{
     connections::{self, ConnectionLimits},
     db::Db,
     db::retry::is_transient,
-    idempotency,
+    housekeeping,
     state::AppState,
 };
 
@@ -54,7 +54,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         let (state, db) = (state.clone(), db.clone());
         async move {
             migrate_until_done(state).await?;
-            idempotency::purge_expired_periodically(db).await;
+            housekeeping::purge_expired_periodically(db).await;
             Ok::<_, sea_orm::DbErr>(())
         }
     });

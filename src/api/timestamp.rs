@@ -3,6 +3,9 @@
 //! (the Android app's `Instant.parse` rejects anything else), and read from RFC 3339 with
 //! any offset, from a naive value taken as UTC, or from a date alone taken as its midnight
 //! UTC (the app holds due dates as `LocalDate`, and the old backend stored them so).
+//! `TimestampInput`, what requests send, also reads a number of seconds or milliseconds
+//! since the epoch, as the old backend's Pydantic did; the document keeps answers' type a
+//! plain date-time string.
 //! Years 1 to 9999 only: both databases
 //! store those, while PostgreSQL refuses some larger ones and SQLite would sort a
 //! five-digit year as text before a four-digit one.
@@ -119,6 +122,116 @@ impl ToJSON for Timestamp {
     }
 }
 
+/// A date-time in a request body: any form `Timestamp` reads, or a JSON number of seconds
+/// since the epoch (fractions kept), read as milliseconds when its magnitude is above 2e10,
+/// the rule of Pydantic's lax mode. Every such field is optional and takes `null`, and the
+/// schema says so in each of its forms: OpenAPI 3.0 ignores a `nullable` beside `anyOf`
+/// without a `type`, so those fields carry no `nullable` of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimestampInput(pub NaiveDateTime);
+
+/// Above this magnitude an epoch number is milliseconds (2e10 seconds is the year 2603).
+const EPOCH_MILLIS_ABOVE: f64 = 2e10;
+/// The epoch numbers of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, in milliseconds.
+const EPOCH_MIN: f64 = -62_135_596_800_000.0;
+const EPOCH_MAX: f64 = 253_402_300_799_999.0;
+
+const INVALID_INPUT: &str = "expected an RFC 3339 date-time (or a date) in the years 1 to 9999, \
+     e.g. 2025-11-17T10:20:30Z, or a number of seconds (milliseconds above 2e10) since the epoch";
+
+impl TimestampInput {
+    /// The moment an epoch number names, when both databases can store it.
+    fn from_epoch(number: &serde_json::Number) -> Option<Timestamp> {
+        let millis_scale = |value: f64| value.abs() > EPOCH_MILLIS_ABOVE;
+        // Whole numbers exactly; an f64 of milliseconds has no microseconds to spare.
+        let at = match number.as_i64() {
+            Some(whole) if millis_scale(whole as f64) => DateTime::from_timestamp_millis(whole),
+            Some(whole) => DateTime::from_timestamp(whole, 0),
+            None => {
+                let value = number.as_f64()?;
+                let seconds = if millis_scale(value) {
+                    value / 1000.0
+                } else {
+                    value
+                };
+                let micros = (seconds * 1e6).round();
+                (micros.abs() < i64::MAX as f64)
+                    .then(|| DateTime::from_timestamp_micros(micros as i64))
+                    .flatten()
+            }
+        }?;
+        Timestamp::storable(at.naive_utc())
+    }
+}
+
+impl Type for TimestampInput {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = Self;
+
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_date-time_or_epoch".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some(ACCEPTED_INPUT),
+            any_of: vec![
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    description: Some(ACCEPTED),
+                    nullable: true,
+                    ..MetaSchema::new_with_format("string", "date-time")
+                })),
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    description: Some(EPOCH),
+                    minimum: Some(EPOCH_MIN),
+                    maximum: Some(EPOCH_MAX),
+                    nullable: true,
+                    ..MetaSchema::new("number")
+                })),
+            ],
+            ..MetaSchema::ANY
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+/// What the document says of every date-time a request sends.
+const ACCEPTED_INPUT: &str =
+    "A date-time, as a string or as a number since the epoch; null where the field takes none.";
+const EPOCH: &str = "Seconds since 1970-01-01T00:00:00Z, fractions kept; milliseconds when \
+     above 2e10 or below -2e10 (as the old backend read them).";
+
+impl ParseFromJSON for TimestampInput {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        let parsed = match value.unwrap_or_default() {
+            Value::String(text) => Timestamp::parse(&text),
+            Value::Number(number) => Self::from_epoch(&number),
+            other => return Err(ParseError::expected_type(other)),
+        };
+        parsed
+            .map(|at| Self(at.0))
+            .ok_or_else(|| ParseError::custom(INVALID_INPUT))
+    }
+}
+
+impl ToJSON for TimestampInput {
+    fn to_json(&self) -> Option<Value> {
+        Timestamp(self.0).to_json()
+    }
+}
+
 /// As `to_json` writes it, for answers written by `JsonRows`.
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -190,6 +303,49 @@ mod tests {
             "-0001-01-01T00:00:00",
         ] {
             assert!(Timestamp::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    fn read(value: Value) -> Option<String> {
+        TimestampInput::parse_from_json(Some(value))
+            .ok()
+            .map(|at| Timestamp(at.0).to_rfc3339())
+    }
+
+    #[test]
+    fn a_request_reads_epoch_seconds_and_above_2e10_milliseconds() {
+        assert_eq!(
+            read(Value::from(1_763_374_830)).as_deref(),
+            Some("2025-11-17T10:20:30.000000Z")
+        );
+        assert_eq!(
+            read(Value::from(1_763_374_830.5)).as_deref(),
+            Some("2025-11-17T10:20:30.500000Z")
+        );
+        assert_eq!(
+            read(Value::from(1_763_374_830_123_i64)).as_deref(),
+            Some("2025-11-17T10:20:30.123000Z")
+        );
+        assert_eq!(
+            read(Value::from(-1)).as_deref(),
+            Some("1969-12-31T23:59:59.000000Z")
+        );
+        assert_eq!(
+            read(Value::from("2025-11-17")).as_deref(),
+            Some("2025-11-17T00:00:00.000000Z")
+        );
+    }
+
+    #[test]
+    fn a_request_refuses_epoch_numbers_outside_the_years_1_to_9999() {
+        for bad in [
+            Value::from(253_402_300_800_000_i64),
+            Value::from(-62_135_596_800_001_i64),
+            Value::from(1e300),
+            Value::from(u64::MAX),
+            Value::Bool(true),
+        ] {
+            assert!(read(bad.clone()).is_none(), "{bad}");
         }
     }
 

@@ -14,8 +14,12 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::{
-    any_case_enum::AnyCaseEnum, json_rows::JsonRows, null_as_absent::NullAsAbsent, partial::patch,
-    strict_string::StrictString, timestamp::Timestamp,
+    any_case_enum::AnyCaseEnum,
+    json_rows::JsonRows,
+    null_as_absent::NullAsAbsent,
+    partial::patch,
+    strict_string::StrictString,
+    timestamp::{Timestamp, TimestampInput},
 };
 use crate::{
     auth::BearerAuth,
@@ -48,14 +52,12 @@ pub(super) struct TodoCreate {
     description: Option<StrictString>,
     #[oai(default = "medium")]
     priority: AnyCaseEnum<TodoPriority>,
-    #[oai(nullable)]
-    due_date: Option<Timestamp>,
+    due_date: Option<TimestampInput>,
     #[oai(nullable)]
     assigned_to_id: Option<Uuid>,
     #[oai(nullable, validator(max_length = 50))]
     recurring_pattern: Option<StrictString>,
-    #[oai(nullable)]
-    recurring_until: Option<Timestamp>,
+    recurring_until: Option<TimestampInput>,
 }
 
 /// Every field may be left out. For the nullable ones an explicit `null` clears the value
@@ -68,14 +70,12 @@ pub(super) struct TodoUpdate {
     description: MaybeUndefined<StrictString>,
     status: NullAsAbsent<AnyCaseEnum<TodoStatus>>,
     priority: NullAsAbsent<AnyCaseEnum<TodoPriority>>,
-    #[oai(nullable)]
-    due_date: MaybeUndefined<Timestamp>,
+    due_date: MaybeUndefined<TimestampInput>,
     #[oai(nullable)]
     assigned_to_id: MaybeUndefined<Uuid>,
     #[oai(nullable, validator(max_length = 50))]
     recurring_pattern: MaybeUndefined<StrictString>,
-    #[oai(nullable)]
-    recurring_until: MaybeUndefined<Timestamp>,
+    recurring_until: MaybeUndefined<TimestampInput>,
 }
 
 #[derive(Object)]

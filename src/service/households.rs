@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entities::{
     enums::{InviteStatus, MemberRole},
-    expense, household, household_invite, household_member,
+    expense, household, household_invite, household_member, shopping_list, shopping_list_item,
+    todo,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -19,6 +20,7 @@ use super::{
     ServiceError, ServiceResult,
     access::owner_of,
     locks::{hold_household, hold_household_whole, hold_user},
+    sync::{RowKind, deletions},
 };
 use crate::db::{Db, Txn};
 
@@ -195,6 +197,7 @@ pub(super) async fn delete_in(txn: &Txn, household_id: Uuid) -> ServiceResult<()
     // commits and is then refused for the household being gone, rather than slipping a row
     // in between these deletes and failing the last one.
     hold_household_whole(txn, household_id).await?;
+    record_deletions_of(txn, household_id).await?;
     expense::Entity::delete_many()
         .filter(expense::Column::HouseholdId.eq(household_id))
         .exec(txn)
@@ -210,6 +213,37 @@ pub(super) async fn delete_in(txn: &Txn, household_id: Uuid) -> ServiceResult<()
     household::Entity::delete_by_id(household_id)
         .exec(txn)
         .await?;
+    Ok(())
+}
+
+/// Records every synced row of `household_id` as deleted, for the phones of members who
+/// have not synced since.
+async fn record_deletions_of(txn: &Txn, household_id: Uuid) -> ServiceResult<()> {
+    let todos = todo::Entity::find()
+        .select_only()
+        .column(todo::Column::Id)
+        .filter(todo::Column::HouseholdId.eq(household_id));
+    let lists = shopping_list::Entity::find()
+        .select_only()
+        .column(shopping_list::Column::Id)
+        .filter(shopping_list::Column::HouseholdId.eq(household_id));
+    let items = shopping_list_item::Entity::find()
+        .select_only()
+        .column(shopping_list_item::Column::Id)
+        .inner_join(shopping_list::Entity)
+        .filter(shopping_list::Column::HouseholdId.eq(household_id));
+    let expenses = expense::Entity::find()
+        .select_only()
+        .column(expense::Column::Id)
+        .filter(expense::Column::HouseholdId.eq(household_id));
+    for (kind, ids) in [
+        (RowKind::Todo, todos.into_query()),
+        (RowKind::ShoppingList, lists.into_query()),
+        (RowKind::ShoppingItem, items.into_query()),
+        (RowKind::Expense, expenses.into_query()),
+    ] {
+        deletions::record_all(txn, kind, household_id, ids).await?;
+    }
     Ok(())
 }
 

@@ -23,6 +23,7 @@ use super::{
     },
     page::Page,
     patch::Patch,
+    sync::{RowKind, deletions},
 };
 use crate::{
     db::{Db, Txn},
@@ -168,6 +169,7 @@ pub async fn delete_in(txn: &Txn, caller: Caller, id: Uuid) -> ServiceResult<()>
     let todo =
         scoped_row::<todo::Entity, _>(txn, caller, id, todo::Column::HouseholdId, TODO_NOT_FOUND)
             .await?;
+    deletions::record(txn, RowKind::Todo, todo.household_id, todo.id).await?;
     todo::Entity::delete_by_id(todo.id).exec(txn).await?;
     Ok(())
 }

@@ -30,5 +30,8 @@ mod service_process;
 mod shopping;
 mod stalls;
 mod sync;
+mod sync_app_payloads;
+mod sync_conflicts;
+mod sync_deletions;
 mod todos;
 mod unstorable_text;

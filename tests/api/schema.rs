@@ -261,7 +261,8 @@ async fn replicas_migrating_an_empty_database_together_both_succeed() {
         applied,
         [
             "m20251101_000001_initial_schema",
-            "m20251127_000002_idempotency_keys"
+            "m20251127_000002_idempotency_keys",
+            "m20251203_000003_sync_deletions"
         ]
     );
 }

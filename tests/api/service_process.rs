@@ -157,7 +157,8 @@ async fn migrate_command_applies_migrations_and_exits() {
         applied,
         [
             "m20251101_000001_initial_schema",
-            "m20251127_000002_idempotency_keys"
+            "m20251127_000002_idempotency_keys",
+            "m20251203_000003_sync_deletions"
         ]
     );
     let tables = db

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::harness::{Flat, TestApp, TestUser, flat};
 
 impl Flat {
-    async fn sync(&self, user: &TestUser, since: i64, changes: Value) -> Value {
+    pub(crate) async fn sync(&self, user: &TestUser, since: i64, changes: Value) -> Value {
         let (status, body) = self
             .app
             .post("/api/v1/sync", user, json!({"last_sync_timestamp": since, "household_id": self.household, "changes": changes}))
@@ -18,7 +18,7 @@ impl Flat {
     }
 }
 
-fn find<'a>(rows: &'a Value, id: &str) -> Option<&'a Value> {
+pub(crate) fn find<'a>(rows: &'a Value, id: &str) -> Option<&'a Value> {
     rows.as_array()
         .expect("array")
         .iter()
@@ -93,14 +93,14 @@ async fn created_rows_round_trip_with_upper_case_enums_in_and_lower_case_out() {
 }
 
 #[tokio::test]
-async fn updates_are_last_write_wins_and_deletes_remove_rows() {
+async fn updates_after_the_last_sync_apply_and_deletes_remove_rows() {
     let f = flat().await;
     let (todo, gone) = (Uuid::new_v4(), Uuid::new_v4());
-    f.sync(&f.owner, 0, json!({"todos": {"created": [{"id": todo, "title": "Bins"}, {"id": gone, "title": "Old"}]}})).await;
+    let first = f.sync(&f.owner, 0, json!({"todos": {"created": [{"id": todo, "title": "Bins"}, {"id": gone, "title": "Old"}]}})).await;
     let body = f
         .sync(
             &f.member,
-            0,
+            first["server_timestamp"].as_i64().expect("timestamp"),
             json!({"todos": {"updated": [{"id": todo, "title": "Bins out", "status": "COMPLETED", "assigned_to_id": f.member.id}],
                              "deleted": [gone]}}),
         )
@@ -113,6 +113,8 @@ async fn updates_are_last_write_wins_and_deletes_remove_rows() {
     assert!(t["completed_at"].as_str().is_some());
     assert_eq!(t["assigned_to_id"], f.member.id.to_string());
     assert!(find(&body["todos"], &gone.to_string()).is_none());
+    assert_eq!(body["deleted"]["todos"], json!([gone]));
+    assert_eq!(body["full_resync"], false);
     assert_eq!(
         f.app.db.strings("SELECT title FROM todos").await,
         ["Bins out"]

@@ -92,6 +92,51 @@ async fn create_accepts_upper_case_enums_any_offset_and_a_date_alone() {
 }
 
 #[tokio::test]
+async fn create_and_update_accept_epoch_seconds_and_milliseconds_as_the_old_backend_did() {
+    let f = flat().await;
+    let seconds = f
+        .todo(json!({"title": "Rent", "due_date": 1_893_585_600}))
+        .await;
+    assert_eq!(seconds["due_date"], "2030-01-02T12:00:00.000000Z");
+    let fraction = f
+        .todo(json!({"title": "Gas", "due_date": 1_893_585_600.25}))
+        .await;
+    assert_eq!(fraction["due_date"], "2030-01-02T12:00:00.250000Z");
+    // Above 2e10 a number is milliseconds, as Pydantic read it.
+    let millis = f
+        .todo(json!({"title": "Bins", "due_date": 1_893_585_600_123_i64}))
+        .await;
+    assert_eq!(millis["due_date"], "2030-01-02T12:00:00.123000Z");
+    let (status, updated) = f
+        .app
+        .put(
+            &format!("/api/v1/todos/{}", millis["id"].as_str().expect("id")),
+            &f.owner,
+            json!({"due_date": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["due_date"], "1970-01-01T00:00:00.000000Z");
+    for out_of_range in [
+        json!(253_402_300_800_000_i64),
+        json!(-62_135_596_800_001_i64),
+        json!(1e300),
+    ] {
+        let (status, body) = f
+            .app
+            .post(
+                "/api/v1/todos",
+                &f.owner,
+                json!({"household_id": f.household, "title": "T", "due_date": out_of_range}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{out_of_range}");
+        assert_eq!(body["error"], "validation_error");
+    }
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 3);
+}
+
+#[tokio::test]
 async fn create_with_invalid_data_is_422_validation_error() {
     let f = flat().await;
     let (status, body) = f

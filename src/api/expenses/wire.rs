@@ -16,7 +16,7 @@ use crate::{
         any_case_enum::AnyCaseEnum,
         null_as_absent::NullAsAbsent,
         strict_string::StrictString,
-        timestamp::Timestamp,
+        timestamp::{Timestamp, TimestampInput},
     },
     service::expenses::{
         Analytics, Balance, Expense, ExpenseChanges, ExpenseDetail, HouseholdSummary, NewExpense,
@@ -57,8 +57,7 @@ pub(in crate::api) struct ExpenseCreate {
     #[oai(default = "cash")]
     payment_method: AnyCaseEnum<PaymentMethod>,
     /// Defaults to now.
-    #[oai(nullable)]
-    date: Option<Timestamp>,
+    date: Option<TimestampInput>,
     #[oai(default = "equal")]
     split_type: AnyCaseEnum<SplitType>,
     #[oai(default)]
@@ -79,8 +78,7 @@ pub(in crate::api) struct ExpenseUpdate {
     description: Option<StrictString>,
     category: NullAsAbsent<AnyCaseEnum<ExpenseCategory>>,
     payment_method: NullAsAbsent<AnyCaseEnum<PaymentMethod>>,
-    #[oai(nullable)]
-    date: Option<Timestamp>,
+    date: Option<TimestampInput>,
 }
 
 #[derive(Object)]

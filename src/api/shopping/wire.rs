@@ -15,7 +15,7 @@ use crate::{
         null_as_absent::NullAsAbsent,
         partial::patch,
         strict_string::StrictString,
-        timestamp::Timestamp,
+        timestamp::{Timestamp, TimestampInput},
     },
     service::{
         people::People,
@@ -106,8 +106,7 @@ pub(in crate::api) struct ItemCreate {
     is_recurring: bool,
     #[oai(nullable, validator(max_length = 50))]
     recurring_pattern: Option<StrictString>,
-    #[oai(nullable)]
-    recurring_until: Option<Timestamp>,
+    recurring_until: Option<TimestampInput>,
     #[oai(default, validator(minimum(value = "0")))]
     position: i32,
 }
@@ -137,8 +136,7 @@ pub(in crate::api) struct ItemUpdate {
     is_recurring: Option<bool>,
     #[oai(nullable, validator(max_length = 50))]
     recurring_pattern: MaybeUndefined<StrictString>,
-    #[oai(nullable)]
-    recurring_until: MaybeUndefined<Timestamp>,
+    recurring_until: MaybeUndefined<TimestampInput>,
     #[oai(nullable, validator(minimum(value = "0")))]
     position: Option<i32>,
 }

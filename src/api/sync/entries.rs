@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDateTime;
 use entities::{
     enums::{ShoppingListStatus, TodoStatus},
     money::Money,
@@ -17,6 +18,7 @@ use super::{
         any_case_enum::AnyCaseEnum,
         expenses::wire::{ExpenseCreate, ExpenseUpdate},
         shopping::{ItemCreate, ItemUpdate, ShoppingListCreate, ShoppingListUpdate},
+        timestamp::TimestampInput,
         todos::{TodoCreate, TodoUpdate},
     },
     EntityChanges,
@@ -48,6 +50,7 @@ pub(super) fn entries(kind: RowKind, household_id: Uuid, changes: EntityChanges)
         kind,
         operation: "create",
         id: id_text(&row),
+        client_version: client_version(&row),
         change: row_id(&row)
             .and_then(|id| create(kind, id, lenient(kind, row, household_id, false))),
     });
@@ -55,12 +58,14 @@ pub(super) fn entries(kind: RowKind, household_id: Uuid, changes: EntityChanges)
         kind,
         operation: "update",
         id: id_text(&row),
+        client_version: client_version(&row),
         change: row_id(&row)
             .and_then(|id| update(kind, id, lenient(kind, row, household_id, true))),
     });
     let deleted = changes.deleted.into_iter().map(|id| Entry {
         kind,
         operation: "delete",
+        client_version: None,
         change: Uuid::parse_str(&id)
             .map(|id| delete(kind, id))
             .map_err(|_| "id: not a UUID".to_owned()),
@@ -235,6 +240,15 @@ fn field<T: ParseFromJSON>(row: &ClientRow, key: &str) -> Result<Option<T>, Stri
 
 fn row_id(row: &ClientRow) -> Result<Uuid, String> {
     field::<Uuid>(row, "id")?.ok_or_else(|| "id: required".to_owned())
+}
+
+/// The row's `updated_at` as the app last changed it, to report in a conflict; none when
+/// it is missing or unreadable (it changes nothing else).
+fn client_version(row: &ClientRow) -> Option<NaiveDateTime> {
+    field::<TimestampInput>(row, "updated_at")
+        .ok()
+        .flatten()
+        .map(|at| at.0)
 }
 
 /// The row's id as sent, to name it in a report even when it is not a UUID.

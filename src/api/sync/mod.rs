@@ -1,8 +1,9 @@
 //! `POST /api/v1/sync`: the offline-first Android app sends what it changed and gets back
 //! everything of the household changed since its last sync. Its rows are read here
 //! (`entries`) and applied by `service::sync`, through the same service functions as REST:
-//! a bad entry is skipped and reported in `not_applied`, never fatal, and nothing outside
-//! the request's household can be touched, whatever ids it names.
+//! a bad entry is skipped and reported in `not_applied`, never fatal, an entry that lost to
+//! the server's row is also in `conflicts`, and nothing outside the request's household can
+//! be touched, whatever ids it names.
 
 mod entries;
 
@@ -19,12 +20,13 @@ use super::{
     expenses::wire::ExpenseWithSplits,
     null_as_absent::{JsonType, NullAsAbsent},
     shopping::{ItemResponse, ShoppingListResponse},
+    timestamp::Timestamp,
     todos::TodoResponse,
 };
 use crate::{
     auth::BearerAuth,
     error::ApiResult,
-    service::sync::{self, NotApplied, RowKind, feed},
+    service::sync::{self, Conflict, NotApplied, RowKind, deletions::Deleted, feed},
     state::AppState,
 };
 
@@ -68,14 +70,61 @@ struct SyncRequest {
     changes: SyncChanges,
 }
 
-/// Reserved for conflict reports; last write wins, so none are reported today.
+/// An entry of the request that lost to the server's version of its row (the server wins
+/// every conflict); it is in `not_applied` too, and the server's row, unless deleted, is in
+/// this answer.
 #[derive(Object)]
 struct SyncConflict {
+    /// `todo`, `shopping_list`, `shopping_item` or `expense`.
     entity_type: String,
-    entity_id: String,
+    entity_id: Uuid,
+    /// The `updated_at` the entry carried (RFC 3339); for a delete, or an entry without
+    /// one, the moment `last_sync_timestamp` names.
     local_version: String,
+    /// When the server's row last changed, or was deleted (RFC 3339).
     server_version: String,
+    /// The entry's operation and the server's, as the app names them: `UPDATE_UPDATE` or
+    /// `DELETE_UPDATE` (the row changed after `last_sync_timestamp`; the server's version
+    /// is kept), `UPDATE_DELETE` or `CREATE_DELETE` (the row was deleted on the server, and
+    /// stays deleted).
     conflict_type: String,
+}
+
+impl From<Conflict> for SyncConflict {
+    fn from(conflict: Conflict) -> Self {
+        Self {
+            entity_type: conflict.kind.to_string(),
+            entity_id: conflict.id,
+            local_version: Timestamp(conflict.local_version).to_rfc3339(),
+            server_version: Timestamp(conflict.server_version).to_rfc3339(),
+            conflict_type: format!(
+                "{}_{}",
+                conflict.operation.to_ascii_uppercase(),
+                conflict.conflict.server_operation()
+            ),
+        }
+    }
+}
+
+/// The ids of the household's rows deleted since `last_sync_timestamp` (by REST, another
+/// sync, or with their list or household), per kind; the app drops them from its copy.
+#[derive(Object)]
+struct SyncDeleted {
+    todos: Vec<Uuid>,
+    shopping_lists: Vec<Uuid>,
+    shopping_items: Vec<Uuid>,
+    expenses: Vec<Uuid>,
+}
+
+impl From<Deleted> for SyncDeleted {
+    fn from(deleted: Deleted) -> Self {
+        Self {
+            todos: deleted.todos,
+            shopping_lists: deleted.shopping_lists,
+            shopping_items: deleted.shopping_items,
+            expenses: deleted.expenses,
+        }
+    }
 }
 
 /// An entry of the request that changed nothing, and why.
@@ -116,24 +165,34 @@ struct SyncResponse {
     shopping_items: Vec<ItemResponse>,
     /// As `GET /expenses/{expense_id}` answers them, with their splits.
     expenses: Vec<ExpenseWithSplits>,
+    /// Rows deleted since `last_sync_timestamp`; empty when `full_resync`.
+    deleted: SyncDeleted,
+    /// True when this answer holds every row of the household rather than changes: on a
+    /// first sync (`last_sync_timestamp` 0), and when the last sync is older than deletions
+    /// are kept (30 days). The app then replaces its copy with these rows.
+    full_resync: bool,
     conflicts: Vec<SyncConflict>,
     /// Every entry of the request that was not applied; the others were.
     not_applied: Vec<SyncNotApplied>,
 }
 
-/// The moment `last_sync_ms` names; the request's bounds keep it within what both
-/// databases store.
-fn since(last_sync_ms: i64) -> NaiveDateTime {
-    DateTime::from_timestamp_millis(last_sync_ms)
-        .map_or(DateTime::UNIX_EPOCH.naive_utc(), |t| t.naive_utc())
+/// The moment `last_sync_ms` names, none for 0 (never synced); the request's bounds keep
+/// it within what both databases store.
+fn since(last_sync_ms: i64) -> Option<NaiveDateTime> {
+    (last_sync_ms > 0)
+        .then(|| DateTime::from_timestamp_millis(last_sync_ms))
+        .flatten()
+        .map(|at| at.naive_utc())
 }
 
 pub struct SyncApi;
 
 #[OpenApi(tag = "Tag::Sync")]
 impl SyncApi {
-    /// Apply the app's offline changes (last write wins) and answer every row of the
-    /// household changed since `last_sync_timestamp`.
+    /// Apply the app's offline changes and answer every row of the household changed, and
+    /// every id deleted, since `last_sync_timestamp`. An update or delete of a row changed
+    /// on the server after `last_sync_timestamp` is a conflict, and the server's version
+    /// wins.
     #[oai(path = "/api/v1/sync", method = "post", operation_id = "sync")]
     async fn sync(
         &self,
@@ -156,17 +215,27 @@ impl SyncApi {
             .into_iter()
             .flat_map(|(kind, changes)| entries(kind, household_id, changes.0.unwrap_or_default()))
             .collect();
-        let not_applied = sync::apply(&state.db, auth.0.id, household_id, entries).await?;
+        let last_sync = since(last_sync_timestamp);
+        let outcome = sync::apply(
+            &state.db,
+            auth.0.id,
+            household_id,
+            last_sync.unwrap_or(DateTime::UNIX_EPOCH.naive_utc()),
+            entries,
+        )
+        .await?;
         let server_timestamp = chrono::Utc::now().timestamp_millis();
-        let feed = feed::changed_since(&state.db, household_id, since(last_sync_timestamp)).await?;
+        let feed = feed::changed_since(&state.db, household_id, last_sync).await?;
         Ok(Json(SyncResponse {
             server_timestamp,
             todos: feed.todos.into_iter().map(Into::into).collect(),
             shopping_lists: feed.shopping_lists.into_iter().map(Into::into).collect(),
             shopping_items: feed.shopping_items.into_iter().map(Into::into).collect(),
             expenses: feed.expenses.into_iter().map(Into::into).collect(),
-            conflicts: Vec::new(),
-            not_applied: not_applied.into_iter().map(Into::into).collect(),
+            deleted: feed.deleted.into(),
+            full_resync: feed.complete,
+            conflicts: outcome.conflicts.into_iter().map(Into::into).collect(),
+            not_applied: outcome.not_applied.into_iter().map(Into::into).collect(),
         }))
     }
 }

@@ -3,6 +3,7 @@
 
 mod m20251101_000001_initial_schema;
 mod m20251127_000002_idempotency_keys;
+mod m20251203_000003_sync_deletions;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20251101_000001_initial_schema::Migration),
             Box::new(m20251127_000002_idempotency_keys::Migration),
+            Box::new(m20251203_000003_sync_deletions::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ use crate::{
         access::{Caller, require_member, scoped_read},
         page::Page,
         people::People,
+        sync::{RowKind, deletions},
     },
 };
 
@@ -291,6 +292,7 @@ pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
 /// Deletes the caller's own expense `id`; its splits go with it.
 pub async fn delete_in(txn: &Txn, caller: Caller, id: Uuid) -> ServiceResult<()> {
     let expense = own_expense(txn, caller, id, "delete").await?;
+    deletions::record(txn, RowKind::Expense, expense.household_id, expense.id).await?;
     expense::Entity::delete_by_id(expense.id).exec(txn).await?;
     Ok(())
 }

@@ -19,6 +19,7 @@ use crate::{
         access::{Caller, require_assignable},
         page::Page,
         patch::Patch,
+        sync::{RowKind, deletions},
     },
 };
 
@@ -195,7 +196,8 @@ pub async fn delete_item(db: &Db, caller: Caller, item: ItemRef) -> ServiceResul
 }
 
 pub async fn delete_item_in(txn: &Txn, caller: Caller, item: ItemRef) -> ServiceResult<()> {
-    let (_, item) = item_row(txn, caller, item).await?;
+    let (list, item) = item_row(txn, caller, item).await?;
+    deletions::record(txn, RowKind::ShoppingItem, list.household_id, item.id).await?;
     shopping_list_item::Entity::delete_by_id(item.id)
         .exec(txn)
         .await?;

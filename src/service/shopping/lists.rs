@@ -7,7 +7,7 @@ use chrono::Utc;
 use entities::{enums::ShoppingListStatus, money::Money, shopping_list, shopping_list_item};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ use crate::{
         page::Page,
         patch::Patch,
         people::People,
+        sync::{RowKind, deletions},
     },
 };
 
@@ -189,6 +190,18 @@ pub async fn delete_list(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()>
 
 pub async fn delete_list_in(txn: &Txn, caller: Caller, id: Uuid) -> ServiceResult<()> {
     let list = list_row(txn, caller, id, LIST_NOT_FOUND).await?;
+    deletions::record_all(
+        txn,
+        RowKind::ShoppingItem,
+        list.household_id,
+        shopping_list_item::Entity::find()
+            .select_only()
+            .column(shopping_list_item::Column::Id)
+            .filter(shopping_list_item::Column::ShoppingListId.eq(list.id))
+            .into_query(),
+    )
+    .await?;
+    deletions::record(txn, RowKind::ShoppingList, list.household_id, list.id).await?;
     shopping_list::Entity::delete_by_id(list.id)
         .exec(txn)
         .await?;

@@ -1,7 +1,8 @@
-//! The change feed: every row of a household changed after a moment, for the app to
-//! bring its copy up to date.
+//! The change feed: every row of a household changed after the client's last sync, and
+//! every row deleted since, for the app to bring its copy up to date; or everything, when
+//! the client has no copy or its last sync is older than deletions are kept.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use entities::{expense, shopping_list, shopping_list_item, todo};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -11,26 +12,36 @@ use crate::{
     service::{
         ServiceResult,
         expenses::{self, ExpenseDetail},
+        sync::deletions::{self, Deleted, RETENTION},
     },
 };
 
 /// A household's rows changed after a moment.
 pub struct Feed {
+    /// Every row of the household, not only changes: the client replaces its copy.
+    pub complete: bool,
     pub todos: Vec<todo::Model>,
     pub shopping_lists: Vec<shopping_list::Model>,
     pub shopping_items: Vec<shopping_list_item::Model>,
     /// Each with all its splits.
     pub expenses: Vec<ExpenseDetail>,
+    /// The rows deleted after the moment; none when `complete`.
+    pub deleted: Deleted,
 }
 
-/// The rows of `household_id` changed after `after`. The caller's membership was checked
-/// by the sync that asks.
+/// The rows of `household_id` changed after `last_sync` (none: the client has never
+/// synced). The caller's membership was checked by the sync that asks.
 pub async fn changed_since(
     db: &Db,
     household_id: Uuid,
-    after: NaiveDateTime,
+    last_sync: Option<NaiveDateTime>,
 ) -> ServiceResult<Feed> {
-    let (todos, lists, items, expenses) = db
+    let kept_from = Utc::now().naive_utc() - RETENTION;
+    let (complete, after) = match last_sync {
+        Some(at) if at >= kept_from => (false, at),
+        _ => (true, DateTime::UNIX_EPOCH.naive_utc()),
+    };
+    let (todos, lists, items, expenses, deleted) = db
         .read(|conn| async move {
             let todos = todo::all(
                 todo::Entity::find()
@@ -57,14 +68,21 @@ pub async fn changed_since(
                 .filter(expense::Column::UpdatedAt.gt(after))
                 .all(&conn)
                 .await?;
-            Ok((todos, lists, items, expenses))
+            let deleted = if complete {
+                Deleted::default()
+            } else {
+                deletions::since(&conn, household_id, after).await?
+            };
+            Ok((todos, lists, items, expenses, deleted))
         })
         .await?;
     let expenses = expenses::details_of(db, expenses).await?;
     Ok(Feed {
+        complete,
         todos,
         shopping_lists: lists,
         shopping_items: items,
         expenses,
+        deleted,
     })
 }

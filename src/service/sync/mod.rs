@@ -5,10 +5,13 @@
 //! caller is confined to the sync's household (`Caller::within`): ids elsewhere are not
 //! found, whatever the entry names.
 
+pub mod deletions;
 pub mod feed;
+mod versions;
 
-use std::fmt;
+use std::{collections::HashSet, fmt};
 
+use chrono::{NaiveDateTime, TimeDelta};
 use uuid::Uuid;
 
 use super::{
@@ -21,7 +24,7 @@ use super::{
 use crate::db::{Db, Txn, retry::is_transient};
 
 /// The kinds of row the app syncs, in the order they are applied (a list before its items).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RowKind {
     Todo,
     ShoppingList,
@@ -29,14 +32,32 @@ pub enum RowKind {
     Expense,
 }
 
-impl fmt::Display for RowKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl RowKind {
+    const ALL: [RowKind; 4] = [
+        RowKind::Todo,
+        RowKind::ShoppingList,
+        RowKind::ShoppingItem,
+        RowKind::Expense,
+    ];
+
+    /// Its name in answers and in the record of deletions.
+    pub fn as_str(self) -> &'static str {
+        match self {
             RowKind::Todo => "todo",
             RowKind::ShoppingList => "shopping_list",
             RowKind::ShoppingItem => "shopping_item",
             RowKind::Expense => "expense",
-        })
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+impl fmt::Display for RowKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -61,6 +82,76 @@ pub enum Change {
     Expense(Op<NewExpense, ExpenseChanges>),
 }
 
+impl<New: Identified, Changes> Op<New, Changes> {
+    /// The row it names.
+    fn id(&self) -> Uuid {
+        match self {
+            Op::Create(new) => new.id(),
+            Op::Update { id, .. } | Op::Delete(id) => *id,
+        }
+    }
+}
+
+/// A row to create, which names its own id (the app's).
+pub trait Identified {
+    fn id(&self) -> Uuid;
+}
+
+impl Identified for NewTodo {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl Identified for NewList {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl Identified for NewItem {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl Identified for NewExpense {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl Change {
+    fn id(&self) -> Uuid {
+        match self {
+            Change::Todo(op) => op.id(),
+            Change::ShoppingList(op) => op.id(),
+            Change::ShoppingItem(op) => op.id(),
+            Change::Expense(op) => op.id(),
+        }
+    }
+
+    fn is_delete(&self) -> bool {
+        matches!(
+            self,
+            Change::Todo(Op::Delete(_))
+                | Change::ShoppingList(Op::Delete(_))
+                | Change::ShoppingItem(Op::Delete(_))
+                | Change::Expense(Op::Delete(_))
+        )
+    }
+
+    fn is_create(&self) -> bool {
+        matches!(
+            self,
+            Change::Todo(Op::Create(_))
+                | Change::ShoppingList(Op::Create(_))
+                | Change::ShoppingItem(Op::Create(_))
+                | Change::Expense(Op::Create(_))
+        )
+    }
+}
+
 /// One entry as the app sent it: what it names, and the change it was read into, or why
 /// it could not be read.
 pub struct Entry {
@@ -69,6 +160,8 @@ pub struct Entry {
     pub operation: &'static str,
     /// The row's id as the app sent it, when it sent one.
     pub id: Option<String>,
+    /// The row's `updated_at` as the app sent it, when it sent one it could read.
+    pub client_version: Option<NaiveDateTime>,
     pub change: Result<Change, String>,
 }
 
@@ -80,58 +173,185 @@ pub struct NotApplied {
     pub reason: String,
 }
 
-/// Applies `entries` in order for `user_id`, a member of `household_id`; answers the
-/// entries that were not applied.
+/// Why an entry lost to the server's version of its row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// The row changed on the server after the client's last sync.
+    ChangedOnServer,
+    /// The row was deleted on the server.
+    DeletedOnServer,
+}
+
+impl ConflictKind {
+    /// What the server did to the row, as the app names operations.
+    pub fn server_operation(self) -> &'static str {
+        match self {
+            ConflictKind::ChangedOnServer => "UPDATE",
+            ConflictKind::DeletedOnServer => "DELETE",
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            ConflictKind::ChangedOnServer => {
+                "changed on the server since your last sync; the server's version is kept"
+            }
+            ConflictKind::DeletedOnServer => "deleted on the server",
+        }
+    }
+}
+
+/// An entry not applied because the server's row won: the server wins every conflict, so
+/// that the outcome does not depend on the phones' clocks.
+pub struct Conflict {
+    pub kind: RowKind,
+    /// The entry's operation: `create`, `update` or `delete`.
+    pub operation: &'static str,
+    pub id: Uuid,
+    /// The `updated_at` the client sent for its row; its last sync when it sent none.
+    pub local_version: NaiveDateTime,
+    /// When the server's row last changed, or was deleted.
+    pub server_version: NaiveDateTime,
+    pub conflict: ConflictKind,
+}
+
+/// What became of a sync's entries: every entry not listed in `not_applied` was applied;
+/// each of `conflicts` is also in `not_applied`.
+pub struct Outcome {
+    pub not_applied: Vec<NotApplied>,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// What one entry came to.
+enum Applied {
+    Yes,
+    Refused(String),
+    Lost(ConflictKind, NaiveDateTime),
+}
+
+/// Applies `entries` in order for `user_id`, a member of `household_id`, whose last sync
+/// was at `last_sync`.
 pub async fn apply(
     db: &Db,
     user_id: Uuid,
     household_id: Uuid,
+    last_sync: NaiveDateTime,
     entries: Vec<Entry>,
-) -> ServiceResult<Vec<NotApplied>> {
+) -> ServiceResult<Outcome> {
     membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
     let caller = Caller::within(user_id, household_id);
-    let not_applied = db
+    let outcome = db
         .write(|txn| {
             Box::pin(async move {
-                let mut not_applied = Vec::new();
+                let mut outcome = Outcome {
+                    not_applied: Vec::new(),
+                    conflicts: Vec::new(),
+                };
+                // The rows this sync wrote: changing one of them again is no conflict.
+                let mut written = HashSet::new();
                 for entry in entries {
-                    let refused = match entry.change {
-                        Ok(change) => in_savepoint(txn, caller, change).await?,
-                        Err(reason) => Some(reason),
+                    let Entry {
+                        kind,
+                        operation,
+                        id,
+                        client_version,
+                        change,
+                    } = entry;
+                    let reason = match change {
+                        Err(reason) => reason,
+                        Ok(change) => {
+                            let row = change.id();
+                            let applied = if written.contains(&(kind, row)) {
+                                in_savepoint(txn, caller, change).await?
+                            } else {
+                                guarded(txn, caller, household_id, kind, last_sync, change).await?
+                            };
+                            match applied {
+                                Applied::Yes => {
+                                    written.insert((kind, row));
+                                    continue;
+                                }
+                                Applied::Refused(reason) => reason,
+                                Applied::Lost(conflict, server_version) => {
+                                    outcome.conflicts.push(Conflict {
+                                        kind,
+                                        operation,
+                                        id: row,
+                                        local_version: client_version.unwrap_or(last_sync),
+                                        server_version,
+                                        conflict,
+                                    });
+                                    conflict.reason().to_owned()
+                                }
+                            }
+                        }
                     };
-                    if let Some(reason) = refused {
-                        not_applied.push(NotApplied {
-                            kind: entry.kind,
-                            operation: entry.operation,
-                            id: entry.id,
-                            reason,
-                        });
-                    }
+                    outcome.not_applied.push(NotApplied {
+                        kind,
+                        operation,
+                        id,
+                        reason,
+                    });
                 }
-                Ok::<_, ServiceError>(not_applied)
+                Ok::<_, ServiceError>(outcome)
             })
         })
         .await?;
-    // Each one is in the answer; the log keeps a count, not the client's rows.
-    if !not_applied.is_empty() {
-        tracing::info!(not_applied = not_applied.len(), "sync entries not applied");
+    // Each one is in the answer; the log keeps counts, not the client's rows.
+    if !outcome.not_applied.is_empty() {
+        tracing::info!(
+            not_applied = outcome.not_applied.len(),
+            conflicts = outcome.conflicts.len(),
+            "sync entries not applied"
+        );
     }
-    Ok(not_applied)
+    Ok(outcome)
+}
+
+/// Applies `change` unless the server's row won: it changed after `last_sync`, or it was
+/// deleted. A delete of a row already deleted is done.
+async fn guarded(
+    txn: &Txn,
+    caller: Caller,
+    household_id: Uuid,
+    kind: RowKind,
+    last_sync: NaiveDateTime,
+    change: Change,
+) -> ServiceResult<Applied> {
+    let id = change.id();
+    if !change.is_create() {
+        // The answer's `server_timestamp` is in whole milliseconds, below the moment the
+        // client's own writes of its last sync carry: within the millisecond after it, a
+        // change is taken for the client's own.
+        let after = last_sync + TimeDelta::milliseconds(1);
+        match versions::changed_at(txn, kind, household_id, id).await? {
+            Some(changed) if changed >= after => {
+                return Ok(Applied::Lost(ConflictKind::ChangedOnServer, changed));
+            }
+            Some(_) => return in_savepoint(txn, caller, change).await,
+            None => {}
+        }
+    }
+    match deletions::deleted_at(txn, kind, household_id, id).await? {
+        Some(_) if change.is_delete() => Ok(Applied::Yes),
+        Some(deleted) => Ok(Applied::Lost(ConflictKind::DeletedOnServer, deleted)),
+        None => in_savepoint(txn, caller, change).await,
+    }
 }
 
 /// Applies `change` in a savepoint: kept when it applies, rolled back when it is refused
 /// (answering why). A lost connection fails the whole sync instead.
-async fn in_savepoint(txn: &Txn, caller: Caller, change: Change) -> ServiceResult<Option<String>> {
+async fn in_savepoint(txn: &Txn, caller: Caller, change: Change) -> ServiceResult<Applied> {
     let savepoint = txn.savepoint().await?;
     match change_in(&savepoint, caller, change).await {
         Ok(()) => {
             savepoint.commit().await?;
-            Ok(None)
+            Ok(Applied::Yes)
         }
         Err(ServiceError::Db(err)) if is_transient(&err) => Err(ServiceError::Db(err)),
         Err(refused) => {
             savepoint.rollback().await?;
-            Ok(Some(reason(refused)))
+            Ok(Applied::Refused(reason(refused)))
         }
     }
 }
