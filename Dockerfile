@@ -18,4 +18,8 @@ COPY --from=build /src/target/release/flatmates /usr/local/bin/flatmates
 USER flatmates
 ENV HOST=0.0.0.0 PORT=8000
 EXPOSE 8000
+# Liveness, not readiness: a platform that restarts unhealthy containers must not restart
+# one whose database is asleep; the image has no curl, so the binary asks.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["flatmates", "probe", "live"]
 CMD ["flatmates", "serve"]
