@@ -2,10 +2,11 @@ use std::process::ExitCode;
 
 use flatmates::{
     api,
-    config::Settings,
+    config::{ConfigError, Settings},
     db::Db,
     probe_client::{self, ProbeKind},
-    server, telemetry,
+    server::{self, ServeError},
+    telemetry,
 };
 use reqwest::Url;
 
@@ -95,25 +96,42 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match command {
-            Command::Serve => server::serve(settings).await.map_err(|err| err.to_string()),
+            Command::Serve => server::serve(settings).await.map_err(|err| match err {
+                ServeError::Unusable(config) => Failure::Config(config),
+                other => Failure::Run(other.to_string()),
+            }),
             Command::Migrate => migrate(settings).await,
             Command::OpenApi | Command::Probe { .. } => Ok(()),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+        // As an invalid setting read at start: one line, exit 2.
+        Err(Failure::Config(err)) => {
+            eprintln!("{err}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(err)) => {
             tracing::error!(error = %err, "exiting");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn migrate(settings: Settings) -> Result<(), String> {
-    let db = Db::connect(&settings.database)
+/// Why a command stopped: its configuration (exit 2), or anything else (exit 1).
+enum Failure {
+    Config(ConfigError),
+    Run(String),
+}
+
+async fn migrate(settings: Settings) -> Result<(), Failure> {
+    let db = Db::open(&settings.database)
         .await
-        .map_err(|err| err.to_string())?;
-    let result = db.migrate().await.map_err(|err| err.to_string());
+        .map_err(Failure::Config)?;
+    let result = db
+        .migrate()
+        .await
+        .map_err(|err| Failure::Run(err.to_string()));
     db.close().await;
     if result.is_ok() {
         tracing::info!("migrations applied");

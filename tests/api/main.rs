@@ -15,6 +15,7 @@ mod cold_start;
 mod compression;
 mod conformance;
 mod connections;
+mod container_image;
 mod docs;
 mod expenses;
 mod health;
