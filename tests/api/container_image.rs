@@ -161,6 +161,12 @@ async fn the_images_own_database_url_points_into_its_volume_and_serves_from_ther
         .find(|volume| url.starts_with(&format!("sqlite://{volume}/")))
         .unwrap_or_else(|| panic!("{url} is on none of the image's volumes {volumes:?}"));
 
+    let user = runtime("USER").pop().expect("the image names its user");
+    assert!(
+        !["root", "0"].contains(&user.split(':').next().unwrap_or_default()),
+        "the image runs as {user}"
+    );
+
     let dirs = image_dirs();
     // The volume mounted here, not at its path in the image.
     let local_url = url.replacen(
