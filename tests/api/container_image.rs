@@ -55,7 +55,7 @@ fn runtime(keyword: &str) -> Vec<String> {
 }
 
 /// The runtime stage's `ENV`, in `KEY=value` form (the one this Dockerfile uses).
-fn image_env() -> Vec<(String, String)> {
+pub fn image_env() -> Vec<(String, String)> {
     runtime("ENV")
         .iter()
         .flat_map(|args| {

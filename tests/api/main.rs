@@ -16,6 +16,7 @@ mod compression;
 mod conformance;
 mod connections;
 mod container_image;
+mod deploy_manifest;
 mod docs;
 mod expenses;
 mod health;
