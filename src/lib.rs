@@ -13,6 +13,7 @@ pub mod housekeeping;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
+pub mod probe_client;
 pub mod request_context;
 pub mod route_table;
 pub mod server;

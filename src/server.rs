@@ -6,7 +6,7 @@ use std::{io, net::SocketAddr, time::Duration};
 
 use crate::{
     build_app,
-    config::Settings,
+    config::{ConfigError, Settings},
     connections::{self, ConnectionLimits},
     db::Db,
     db::retry::is_transient,
@@ -21,6 +21,9 @@ const MIGRATION_RETRY_PAUSE: Duration = Duration::from_secs(1);
 pub enum ServeError {
     #[error("cannot bind {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
+    /// `DATABASE_URL` cannot be used at all: a matter for whoever configures the service.
+    #[error("{0}")]
+    Unusable(#[from] ConfigError),
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
     #[error("server: {0}")]
@@ -46,7 +49,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         environment = settings.environment.as_str(),
         "starting"
     );
-    let db = Db::connect(&settings.database).await?;
+    let db = Db::open(&settings.database).await?;
     let state = AppState::new(settings, db.clone())?;
     tracing::info!(addr = %listener.local_addr()?, max_connections = limits.max_connections, "listening");
 

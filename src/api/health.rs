@@ -12,8 +12,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags, payload::Json};
 use super::probe::Probe;
 use crate::{db::retry::is_transient, error::ApiResult, state::AppState};
 
-/// How long a probe waits for the database before calling it disconnected.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a probe waits for the database before calling it disconnected; a platform's
+/// readiness probe must wait longer than this to see the answer.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Tags)]
 enum Tag {

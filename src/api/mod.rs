@@ -16,6 +16,8 @@ mod sync;
 pub mod timestamp;
 mod todos;
 
+pub use health::PROBE_TIMEOUT;
+
 use poem_openapi::{ContactObject, LicenseObject, OpenApiService, ServerObject};
 
 use crate::middleware::idempotency::WithKeyHeader;

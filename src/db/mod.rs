@@ -17,12 +17,33 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-use crate::config::DatabaseSettings;
+use crate::config::{ConfigError, DatabaseSettings};
 use bounded::{Bounded, within};
 pub use bounded::{Conn, Txn};
 use breaker::Breaker;
 use migrations::Migrator;
 use retry::{RetryPolicy, is_transient};
+
+/// One line naming `DATABASE_URL` and what to set it to. A SQLite URL is shown, with the
+/// directory a relative path is taken from; any other may hold a password, so it is not.
+fn unusable_url(url: &str, err: &DbErr) -> ConfigError {
+    let what = if url.starts_with("sqlite:") {
+        let cwd = std::env::current_dir()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_else(|_| "an unknown directory".into());
+        format!("cannot open {url} (from {cwd})")
+    } else {
+        "cannot open the database".to_owned()
+    };
+    ConfigError {
+        variable: "DATABASE_URL",
+        reason: format!(
+            "{what}: {}; set DATABASE_URL to a SQLite file this user can create \
+             (sqlite:///data/flatmates.db?mode=rwc, the image's volume) or to PostgreSQL",
+            err.to_string().replace('\n', " ")
+        ),
+    }
+}
 
 /// Opens a connection of type `C`, sends one round trip on it and closes it.
 async fn ping_once<C: Connection>(url: &str) -> Result<(), sea_orm::SqlxError> {
@@ -86,6 +107,16 @@ impl Db {
             retry: RetryPolicy::new(settings.retry_budget),
             breaker: Arc::default(),
         })
+    }
+
+    /// [`Db::connect`], with a failure said as the setting to change: the pool is lazy, so
+    /// connecting fails only when `DATABASE_URL` cannot be used at all (a SQLite file this
+    /// user cannot create, say, as in a read-only working directory), never because a
+    /// server is asleep.
+    pub async fn open(settings: &DatabaseSettings) -> Result<Self, ConfigError> {
+        Self::connect(settings)
+            .await
+            .map_err(|err| unusable_url(&settings.url, &err))
     }
 
     /// The pool, with every statement bounded by `DB_STATEMENT_TIMEOUT_SECONDS`.

@@ -5,6 +5,8 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
+    os::unix::fs::MetadataExt,
+    path::Path,
     process::Stdio,
     time::{Duration, Instant},
 };
@@ -214,6 +216,18 @@ impl Service {
     /// Starts `flatmates serve` on 127.0.0.1 with an OS-chosen port, JSON logs, and `vars`.
     pub async fn start(database_url: &str, vars: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_flatmates"));
+        command.arg("serve").current_dir(std::env::temp_dir());
+        Self::launch(command, database_url, vars).await
+    }
+
+    /// As [`Service::start`], as the container image runs it: in `workdir`, as the image's
+    /// unprivileged user (see [`as_image_user`]).
+    pub async fn start_as_image_user(
+        database_url: &str,
+        workdir: &Path,
+        vars: &[(&str, &str)],
+    ) -> Self {
+        let mut command = as_image_user(workdir);
         command.arg("serve");
         Self::launch(command, database_url, vars).await
     }
@@ -230,7 +244,8 @@ impl Service {
             .arg(format!("--nofile={files}:{files}"))
             .arg("--")
             .arg(env!("CARGO_BIN_EXE_flatmates"))
-            .arg("serve");
+            .arg("serve")
+            .current_dir(std::env::temp_dir());
         Self::launch(command, database_url, vars).await
     }
 
@@ -243,7 +258,6 @@ impl Service {
             .env("LOG_FORMAT", "json")
             .env("LOG_LEVEL", "info")
             .envs(vars.iter().copied())
-            .current_dir(std::env::temp_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -321,6 +335,45 @@ impl Service {
             .status()
             .expect("kill runs");
         assert!(status.success());
+    }
+}
+
+/// The uid and gid the binary runs as under [`as_image_user`] when the tests run as root:
+/// `nobody`'s, which owns nothing.
+const IMAGE_USER_ID: u32 = 65534;
+
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|proc| proc.uid() == 0)
+}
+
+/// The binary as the container image runs it: not root, in `workdir`, with no environment
+/// but what the caller adds. When the tests run as root (as CI's do) it is `nobody`,
+/// through util-linux's `setpriv`; otherwise the user running the tests, who is not root
+/// either.
+pub fn as_image_user(workdir: &Path) -> Command {
+    let mut command = if running_as_root() {
+        let id = IMAGE_USER_ID.to_string();
+        let mut setpriv = Command::new("setpriv");
+        setpriv
+            .arg(format!("--reuid={id}"))
+            .arg(format!("--regid={id}"))
+            .arg("--clear-groups")
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_flatmates"));
+        setpriv
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_flatmates"))
+    };
+    command.env_clear().current_dir(workdir);
+    command
+}
+
+/// Makes `path` the image user's, as the image's `chown` does for its volume; when the
+/// tests do not run as root, it is theirs already.
+pub fn give_to_image_user(path: &Path) {
+    if running_as_root() {
+        std::os::unix::fs::chown(path, Some(IMAGE_USER_ID), Some(IMAGE_USER_ID))
+            .expect("chown to the image user");
     }
 }
 

@@ -15,6 +15,8 @@ mod cold_start;
 mod compression;
 mod conformance;
 mod connections;
+mod container_image;
+mod deploy_manifest;
 mod docs;
 mod expenses;
 mod health;

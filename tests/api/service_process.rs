@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::{
     harness::{Service, TestDb, http, on_postgres, wait_for_status},
+    http_stub::{HttpStub, StubResponse},
     proxy::FaultProxy,
 };
 
@@ -136,6 +137,117 @@ async fn unknown_command_is_refused_with_usage() {
     let output = flatmates().arg("serv").output().expect("runs");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("usage"));
+}
+
+/// Runs `flatmates probe ARGS` with `vars`, answering its exit code, its output and how
+/// long it took.
+async fn run_probe(args: &[&str], vars: &[(&str, &str)]) -> (Option<i32>, String, Duration) {
+    let started = std::time::Instant::now();
+    let output = tokio::process::Command::from(flatmates())
+        .arg("probe")
+        .args(args)
+        .envs(vars.iter().copied())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(10), output)
+        .await
+        .expect("the probe exits")
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text, started.elapsed())
+}
+
+#[tokio::test]
+async fn probe_exits_0_on_both_probes_of_a_ready_service() {
+    let db = TestDb::new().await;
+    let service = Service::start(&db.url, &[]).await;
+    wait_for_status(
+        &http(),
+        &service.url("/health/ready"),
+        200,
+        Duration::from_secs(20),
+    )
+    .await;
+    for kind in ["live", "ready"] {
+        let (code, output, _) = run_probe(&[kind, "--url", &service.base], &[]).await;
+        assert_eq!(code, Some(0), "{kind}: {output}");
+        assert!(output.contains(&format!("/health/{kind}: 200")), "{output}");
+    }
+}
+
+#[tokio::test]
+async fn probe_without_a_url_asks_the_port_the_environment_serves_on() {
+    let db = TestDb::new().await;
+    let service = Service::start(&db.url, &[]).await;
+    wait_for_status(
+        &http(),
+        &service.url("/health/ready"),
+        200,
+        Duration::from_secs(20),
+    )
+    .await;
+    let port = service.base.rsplit(':').next().expect("a port").to_owned();
+    // As in the image: HOST binds every address, so the probe asks loopback.
+    let (code, output, _) =
+        run_probe(&["ready"], &[("HOST", "0.0.0.0"), ("PORT", port.as_str())]).await;
+    assert_eq!(code, Some(0), "{output}");
+}
+
+#[tokio::test]
+async fn probe_exits_1_with_the_answer_when_the_service_is_not_ready() {
+    let stub = HttpStub::start(StubResponse {
+        status: 503,
+        ..StubResponse::json(
+            r#"{"status":"not_ready","database":"disconnected","migrations":"pending"}"#,
+        )
+    })
+    .await;
+    let (code, output, _) = run_probe(&["ready", "--url", &stub.base], &[]).await;
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("503"), "{output}");
+    assert!(output.contains("not_ready"), "{output}");
+    assert_eq!(output.trim_end().lines().count(), 1, "{output}");
+}
+
+#[tokio::test]
+async fn probe_gives_up_within_about_a_second_on_a_service_that_never_answers() {
+    let stub = HttpStub::start(StubResponse {
+        delay: Duration::from_secs(30),
+        ..StubResponse::json("{}")
+    })
+    .await;
+    let (code, output, took) = run_probe(&["live", "--url", &stub.base], &[]).await;
+    assert_eq!(code, Some(1), "{output}");
+    // One second of waiting, plus the process's own start on a loaded machine.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[tokio::test]
+async fn probe_exits_1_when_nothing_listens() {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", unused.local_addr().expect("addr"));
+    drop(unused);
+    let (code, output, _) = run_probe(&["live", "--url", &base], &[]).await;
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("no answer"), "{output}");
+}
+
+#[tokio::test]
+async fn probe_without_a_kind_or_with_a_bad_url_is_refused_with_usage() {
+    for args in [
+        &[][..],
+        &["sideways"],
+        &["ready", "--url", "not a url"],
+        &["live", "--url"],
+    ] {
+        let (code, output, _) = run_probe(args, &[]).await;
+        assert_eq!(code, Some(2), "{args:?}: {output}");
+        assert!(output.contains("usage"), "{args:?}: {output}");
+    }
 }
 
 #[tokio::test]
