@@ -25,6 +25,10 @@ const TRANSIENT_SQLSTATES: &[&str] = &[
     // The transaction was rolled back; trying again on another connection is safe.
     "25P03", // idle_in_transaction_session_timeout
     "25P04", // transaction_timeout (PostgreSQL 17)
+    // Two transactions took the same rows in opposite orders (two syncs of overlapping
+    // rows, say): the server rolled one back, which may simply be sent again.
+    "40P01", // deadlock_detected
+    "40001", // serialization_failure
 ];
 
 /// What Neon's proxy answers while the compute behind it cannot be reached yet.
@@ -257,6 +261,13 @@ mod tests {
                 is_transient(&server(code, "terminating connection")),
                 "{code}"
             );
+        }
+    }
+
+    #[test]
+    fn a_deadlock_or_serialization_failure_is_transient() {
+        for code in ["40P01", "40001"] {
+            assert!(is_transient(&server(code, "deadlock detected")), "{code}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! Rules that two requests at once must not break: a user ends in at most one household,
-//! a household always keeps an owner, and a household's category names and pending email
-//! invites are unique. Each is raced by 20 or more requests sent together.
+//! a household always keeps an owner, a household's category names and pending email
+//! invites are unique, and of offline edits of one row since one sync, one wins. Each is
+//! raced by 10 or more requests sent together.
 
 use entities::{enums::MemberRole, household_member};
 use futures_util::future::join_all;
@@ -214,5 +215,50 @@ async fn twenty_invites_to_one_email_at_once_leave_one_pending() {
             )
             .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn ten_phones_syncing_an_edit_of_one_chore_at_once_apply_one_and_report_nine_conflicts() {
+    let f = crate::harness::flat().await;
+    let todo = uuid::Uuid::new_v4();
+    let first = f
+        .sync(
+            &f.owner,
+            0,
+            json!({"todos": {"created": [{"id": todo, "title": "Bins"}]}}),
+        )
+        .await;
+    let since = first["server_timestamp"].as_i64().expect("timestamp");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    let syncs = (0..10).map(|n| {
+        let user = if n % 2 == 0 { &f.owner } else { &f.member };
+        f.sync(
+            user,
+            since,
+            json!({"todos": {"updated": [{"id": todo, "title": format!("Edit {n}")}]}}),
+        )
+    });
+    let answers = join_all(syncs).await;
+
+    let applied: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a["not_applied"] == json!([]))
+        .collect();
+    assert_eq!(applied.len(), 1, "{answers:?}");
+    let lost: Vec<&Value> = answers
+        .iter()
+        .filter_map(|a| a["conflicts"].as_array())
+        .flatten()
+        .collect();
+    assert_eq!(lost.len(), 9);
+    assert!(lost.iter().all(|c| c["conflict_type"] == "UPDATE_UPDATE"));
+    let kept = crate::sync::find(&applied[0]["todos"], &todo.to_string())
+        .map(|t| t["title"].clone())
+        .expect("the applied edit comes back");
+    assert_eq!(
+        f.app.db.strings("SELECT title FROM todos").await,
+        [kept.as_str().unwrap_or_default()]
     );
 }

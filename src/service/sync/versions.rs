@@ -1,9 +1,14 @@
 //! The server's version of a synced row: when it last changed, for telling an offline
-//! edit of a row that changed since the client's last sync.
+//! edit of a row that changed since the client's last sync. The row is held to the end of
+//! the sync's transaction (on PostgreSQL; SQLite has one writer at a time), so that a
+//! concurrent change of it either lands before the check, and is seen, or waits until the
+//! sync has applied its own.
 
 use chrono::NaiveDateTime;
 use entities::{expense, shopping_list, shopping_list_item, todo};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, sea_query::LockType,
+};
 use uuid::Uuid;
 
 use super::RowKind;
@@ -23,6 +28,7 @@ pub async fn changed_at(
                 .filter(todo::Column::HouseholdId.eq(household_id))
                 .select_only()
                 .column(todo::Column::UpdatedAt)
+                .lock(LockType::NoKeyUpdate)
                 .into_tuple()
                 .one(txn)
                 .await
@@ -32,25 +38,29 @@ pub async fn changed_at(
                 .filter(shopping_list::Column::HouseholdId.eq(household_id))
                 .select_only()
                 .column(shopping_list::Column::UpdatedAt)
+                .lock(LockType::NoKeyUpdate)
                 .into_tuple()
                 .one(txn)
                 .await
         }
         RowKind::ShoppingItem => {
-            shopping_list_item::Entity::find_by_id(id)
+            let mut item = shopping_list_item::Entity::find_by_id(id)
                 .inner_join(shopping_list::Entity)
                 .filter(shopping_list::Column::HouseholdId.eq(household_id))
                 .select_only()
-                .column(shopping_list_item::Column::UpdatedAt)
-                .into_tuple()
-                .one(txn)
-                .await
+                .column(shopping_list_item::Column::UpdatedAt);
+            // The item only: holding its list too would make two syncs editing items of
+            // one list wait on each other, and deadlock when they take them in turn.
+            QueryTrait::query(&mut item)
+                .lock_with_tables(LockType::NoKeyUpdate, [shopping_list_item::Entity]);
+            item.into_tuple().one(txn).await
         }
         RowKind::Expense => {
             expense::Entity::find_by_id(id)
                 .filter(expense::Column::HouseholdId.eq(household_id))
                 .select_only()
                 .column(expense::Column::UpdatedAt)
+                .lock(LockType::NoKeyUpdate)
                 .into_tuple()
                 .one(txn)
                 .await
