@@ -135,6 +135,9 @@ pub struct Settings {
     /// Client connections open at once, further capped below the open-file limit.
     pub max_connections: usize,
     pub shutdown_grace: Duration,
+    /// How long the user a token names is kept in memory (`CALLER_CACHE_SECONDS`); zero
+    /// keeps none.
+    pub caller_cache: Duration,
     pub max_body_bytes: usize,
     /// JSON values (each number, string, array, object...) a request body may hold.
     pub max_body_json_values: usize,
@@ -256,6 +259,7 @@ impl Settings {
             keep_alive_timeout: vars.seconds("KEEP_ALIVE_TIMEOUT_SECONDS", 60)?,
             max_connections: vars.parse_positive("MAX_CONNECTIONS", 1000)?,
             shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SECONDS", 20)?,
+            caller_cache: vars.seconds_or_zero("CALLER_CACHE_SECONDS", 5)?,
             max_body_bytes: vars.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
             max_body_json_values: vars.parse_positive("MAX_BODY_JSON_VALUES", 100_000)?,
             enable_metrics: vars.parse("ENABLE_METRICS", true)?,
@@ -379,14 +383,22 @@ impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
     }
 
     fn seconds(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
-        let seconds: f64 = self.parse(name, default as f64)?;
-        if !seconds.is_finite() || seconds <= 0.0 {
-            return Err(ConfigError {
+        match self.seconds_or_zero(name, default)? {
+            Duration::ZERO => Err(ConfigError {
                 variable: name,
                 reason: "must be a positive number of seconds".into(),
-            });
+            }),
+            positive => Ok(positive),
         }
-        Ok(Duration::from_secs_f64(seconds))
+    }
+
+    /// As `seconds`, where 0 turns something off.
+    fn seconds_or_zero(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let seconds: f64 = self.parse(name, default as f64)?;
+        Duration::try_from_secs_f64(seconds).map_err(|_| ConfigError {
+            variable: name,
+            reason: "must be a positive number of seconds".into(),
+        })
     }
 }
 
@@ -447,6 +459,27 @@ mod tests {
             settings(&[("ENVIRONMENT", "prod")]).unwrap_err().variable,
             "ENVIRONMENT"
         );
+    }
+
+    #[test]
+    fn the_caller_cache_is_five_seconds_by_default_and_zero_turns_it_off() {
+        assert_eq!(
+            settings(&[]).map(|s| s.caller_cache),
+            Ok(Duration::from_secs(5))
+        );
+        assert_eq!(
+            settings(&[("CALLER_CACHE_SECONDS", "0")]).map(|s| s.caller_cache),
+            Ok(Duration::ZERO)
+        );
+        for bad in ["-1", "NaN", "soon"] {
+            assert_eq!(
+                settings(&[("CALLER_CACHE_SECONDS", bad)])
+                    .unwrap_err()
+                    .variable,
+                "CALLER_CACHE_SECONDS",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! What every handler shares: settings, the database, and whether migrations are done.
+//! What every handler shares: settings, the database, the callers seen a moment ago, and
+//! whether migrations are done.
 
 use std::sync::{
     Arc,
@@ -6,7 +7,11 @@ use std::sync::{
 };
 
 use crate::{
-    ai::AiClient, auth::google::GoogleVerifier, config::Settings, db::Db, metrics::Metrics,
+    ai::AiClient,
+    auth::{callers::Callers, google::GoogleVerifier},
+    config::Settings,
+    db::Db,
+    metrics::Metrics,
 };
 
 #[derive(Clone)]
@@ -16,6 +21,8 @@ pub struct AppState {
     pub google: Arc<GoogleVerifier>,
     pub metrics: Arc<Metrics>,
     pub ai: Arc<AiClient>,
+    /// Users tokens named a moment ago (`CALLER_CACHE_SECONDS`).
+    pub callers: Arc<Callers>,
     migrated: Arc<AtomicBool>,
 }
 
@@ -28,6 +35,7 @@ impl AppState {
         let ai = AiClient::new(settings.ai.clone())?;
         Ok(Self {
             ai: Arc::new(ai),
+            callers: Arc::new(Callers::new(settings.caller_cache)),
             settings: Arc::new(settings),
             db,
             google: Arc::new(google),

@@ -169,6 +169,7 @@ impl AuthApi {
         };
         storable(&profile)?;
         let user = users::sign_in(&state.db, profile).await?;
+        state.callers.forget(user.id);
         let (token, expires_in) = access_token(&state, user.id)?;
         Ok(Json(TokenResponse {
             refresh_token: Some(token.clone()),
@@ -221,6 +222,7 @@ impl AuthApi {
             profile_picture_url.map(|url| url.0),
         )
         .await?;
+        state.callers.forget(user.id);
         Ok(Json(user.into()))
     }
 

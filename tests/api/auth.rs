@@ -685,3 +685,49 @@ async fn token_answers_are_never_kept_for_idempotency_keys() {
     );
     assert_eq!(app.count("SELECT COUNT(*) || '' FROM users").await, 1);
 }
+
+#[tokio::test]
+async fn a_deactivated_caller_keeps_access_until_the_caller_cache_lifetime_ends() {
+    let app = TestApp::spawn_with(&[("CALLER_CACHE_SECONDS", "0.3")]).await;
+    let olive = app.user("Olive").await;
+    let (status, _) = app.get("/api/v1/auth/me", &olive).await;
+    assert_eq!(status, StatusCode::OK);
+    app.db.exec("UPDATE users SET is_active = false").await;
+
+    let (status, _) = app.get("/api/v1/auth/me", &olive).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the row read a moment ago still answers"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (status, body) = app.get("/api/v1/auth/me", &olive).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["message"], "Inactive user");
+}
+
+#[tokio::test]
+async fn with_the_caller_cache_off_a_deactivation_is_seen_at_once() {
+    let app = TestApp::spawn_with(&[("CALLER_CACHE_SECONDS", "0")]).await;
+    let olive = app.user("Olive").await;
+    let (status, _) = app.get("/api/v1/auth/me", &olive).await;
+    assert_eq!(status, StatusCode::OK);
+    app.db.exec("UPDATE users SET is_active = false").await;
+    let (status, body) = app.get("/api/v1/auth/me", &olive).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["message"], "Inactive user");
+}
+
+#[tokio::test]
+async fn a_profile_update_is_seen_by_the_next_request_despite_the_caller_cache() {
+    let app = TestApp::spawn_with(&[("CALLER_CACHE_SECONDS", "60")]).await;
+    let olive = app.user("Olive").await;
+    let (status, _) = app.get("/api/v1/auth/me", &olive).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app
+        .patch("/api/v1/auth/me", &olive, json!({"full_name": "Olive Oyl"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, me) = app.get("/api/v1/auth/me", &olive).await;
+    assert_eq!(me["full_name"], "Olive Oyl");
+}
