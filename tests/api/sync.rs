@@ -18,6 +18,11 @@ impl Flat {
     }
 }
 
+/// The answer's `server_timestamp`, to send back as the next `last_sync_timestamp`.
+pub(crate) fn stamp(body: &Value) -> i64 {
+    body["server_timestamp"].as_i64().expect("server_timestamp")
+}
+
 pub(crate) fn find<'a>(rows: &'a Value, id: &str) -> Option<&'a Value> {
     rows.as_array()
         .expect("array")

@@ -9,12 +9,8 @@ use uuid::Uuid;
 
 use crate::{
     harness::{Flat, flat},
-    sync::find,
+    sync::{find, stamp},
 };
-
-fn stamp(body: &Value) -> i64 {
-    body["server_timestamp"].as_i64().expect("server_timestamp")
-}
 
 /// A pause past the millisecond `server_timestamp` names, so that what follows is later
 /// than it.

@@ -8,11 +8,10 @@ use poem::http::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{harness::flat, sync::find};
-
-fn stamp(body: &serde_json::Value) -> i64 {
-    body["server_timestamp"].as_i64().expect("server_timestamp")
-}
+use crate::{
+    harness::flat,
+    sync::{find, stamp},
+};
 
 #[tokio::test]
 async fn a_todo_deleted_by_rest_reaches_the_other_members_next_sync() {

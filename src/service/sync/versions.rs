@@ -7,7 +7,8 @@
 use chrono::NaiveDateTime;
 use entities::{expense, shopping_list, shopping_list_item, todo};
 use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, sea_query::LockType,
+    ColumnTrait, DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{IntoCondition, LockType},
 };
 use uuid::Uuid;
 
@@ -24,24 +25,22 @@ pub async fn changed_at(
 ) -> Result<Option<NaiveDateTime>, DbErr> {
     match kind {
         RowKind::Todo => {
-            todo::Entity::find_by_id(id)
-                .filter(todo::Column::HouseholdId.eq(household_id))
-                .select_only()
-                .column(todo::Column::UpdatedAt)
-                .lock(LockType::NoKeyUpdate)
-                .into_tuple()
-                .one(txn)
-                .await
+            held::<todo::Entity>(
+                txn,
+                id,
+                todo::Column::HouseholdId.eq(household_id),
+                todo::Column::UpdatedAt,
+            )
+            .await
         }
         RowKind::ShoppingList => {
-            shopping_list::Entity::find_by_id(id)
-                .filter(shopping_list::Column::HouseholdId.eq(household_id))
-                .select_only()
-                .column(shopping_list::Column::UpdatedAt)
-                .lock(LockType::NoKeyUpdate)
-                .into_tuple()
-                .one(txn)
-                .await
+            held::<shopping_list::Entity>(
+                txn,
+                id,
+                shopping_list::Column::HouseholdId.eq(household_id),
+                shopping_list::Column::UpdatedAt,
+            )
+            .await
         }
         RowKind::ShoppingItem => {
             let mut item = shopping_list_item::Entity::find_by_id(id)
@@ -56,14 +55,34 @@ pub async fn changed_at(
             item.into_tuple().one(txn).await
         }
         RowKind::Expense => {
-            expense::Entity::find_by_id(id)
-                .filter(expense::Column::HouseholdId.eq(household_id))
-                .select_only()
-                .column(expense::Column::UpdatedAt)
-                .lock(LockType::NoKeyUpdate)
-                .into_tuple()
-                .one(txn)
-                .await
+            held::<expense::Entity>(
+                txn,
+                id,
+                expense::Column::HouseholdId.eq(household_id),
+                expense::Column::UpdatedAt,
+            )
+            .await
         }
     }
+}
+
+/// The `updated` column of the row `id` of `E` where `in_household` holds, the row held.
+async fn held<E>(
+    txn: &Txn,
+    id: Uuid,
+    in_household: impl IntoCondition,
+    updated: E::Column,
+) -> Result<Option<NaiveDateTime>, DbErr>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    E::find_by_id(id)
+        .filter(in_household)
+        .select_only()
+        .column(updated)
+        .lock(LockType::NoKeyUpdate)
+        .into_tuple()
+        .one(txn)
+        .await
 }
