@@ -2,7 +2,7 @@
 //! load most requests come from callers seen seconds before, and reading their row again
 //! costs every request a round trip. A user deactivated or changed in the database by
 //! anything but this replica is seen once their entry expires; sign-in and profile updates
-//! through this replica replace the entry at once.
+//! through this replica drop the entry at once, so the next request reads the row.
 
 use std::{
     collections::HashMap,
