@@ -16,15 +16,7 @@ use crate::{
 #[tokio::test]
 async fn a_todo_deleted_by_rest_reaches_the_other_members_next_sync() {
     let f = flat().await;
-    let (status, todo) = f
-        .app
-        .post(
-            "/api/v1/todos",
-            &f.owner,
-            json!({"household_id": f.household, "title": "Bins"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{todo}");
+    let todo = f.todo(json!({"title": "Bins"})).await;
     let first = f.sync(&f.member, 0, json!({})).await;
     assert!(find(&first["todos"], todo["id"].as_str().expect("id")).is_some());
 

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use crate::harness::{Flat, flat};
 
 impl Flat {
-    async fn todo(&self, body: Value) -> Value {
+    /// A todo the owner creates in the household through REST.
+    pub(crate) async fn todo(&self, body: Value) -> Value {
         let mut body = body;
         body["household_id"] = json!(self.household);
         let (status, todo) = self.app.post("/api/v1/todos", &self.owner, body).await;
