@@ -24,6 +24,7 @@ mod households;
 mod idempotency;
 mod observability;
 mod paging;
+mod pool_release;
 mod races;
 mod request_id;
 mod schema;

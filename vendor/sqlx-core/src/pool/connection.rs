@@ -142,8 +142,8 @@ impl<DB: Database> PoolConnection<DB> {
         let pool = self.pool.clone();
 
         async move {
-            // PATCH (flatmates, transact-rs/sqlx#4349): the release path pings the connection
-            // and waits for the answer; a peer that went silent without closing never answers,
+            // PATCH (flatmates, transact-rs/sqlx#4349): the release path waits for the
+            // server's answers still due; a peer that went silent without closing never answers,
             // and the permit would be held for good. Bound the whole release by the time a
             // caller is willing to wait for a connection; past it the `Floating` is dropped,
             // which closes the socket locally and gives the permit back.
@@ -318,14 +318,21 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             }
         }
 
-        // test the connection on-release to ensure it is still viable,
-        // and flush anything time-sensitive like transaction rollbacks
-        // if an Executor future/stream is dropped during an `.await` call, the connection
-        // is likely to be left in an inconsistent state, in which case it should not be
-        // returned to the pool; also of course, if it was dropped due to an error
-        // this is simply a band-aid as SQLx-next connections should be able
-        // to recover from cancellations
-        if let Err(error) = self.raw.ping().await {
+        // PATCH (flatmates): ping only a connection that still counts itself in a
+        // transaction. Upstream pings on every release, which doubles the round trips of a
+        // one-statement read. Otherwise `flush` settles what the connection still owes:
+        // PostgreSQL's sends what is queued (a dropped transaction's ROLLBACK, which it
+        // counts as done at once) and reads the answers still due (a query dropped
+        // mid-flight) until the server is ready again, so a connection whose last operation
+        // finished goes back at once. SQLite counts a dropped transaction until its worker
+        // thread has rolled it back, and the ping waits for that. A connection that breaks
+        // or goes silent while idle is found by its next statement, as after a ping.
+        let settled = if self.raw.is_in_transaction() {
+            self.raw.ping().await
+        } else {
+            self.raw.flush().await
+        };
+        if let Err(error) = settled {
             tracing::warn!(
                 %error,
                 "error occurred while testing the connection on-release",
