@@ -49,38 +49,3 @@ pub enum Relation {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
-
-/// Every todo `query` finds, read by column position instead of by name: SeaORM's by-name
-/// reader looks each column up by name and, for every NULL it meets, formats the column's
-/// name into an error it then discards, which cost lists of todos a fifth of their CPU.
-pub async fn all(query: Select<Entity>, conn: &impl ConnectionTrait) -> Result<Vec<Model>, DbErr> {
-    let rows = query.into_model::<ByPosition>().all(conn).await?;
-    Ok(rows.into_iter().map(|row| row.0).collect())
-}
-
-/// A whole-entity select lists `Column::iter()` in declaration order, so a column's
-/// position is its discriminant.
-struct ByPosition(Model);
-
-impl sea_orm::FromQueryResult for ByPosition {
-    fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
-        let at = |column: Column| column as usize;
-        Ok(Self(Model {
-            id: row.try_get_by_index(at(Column::Id))?,
-            household_id: row.try_get_by_index(at(Column::HouseholdId))?,
-            title: row.try_get_by_index(at(Column::Title))?,
-            description: row.try_get_by_index(at(Column::Description))?,
-            status: row.try_get_by_index(at(Column::Status))?,
-            priority: row.try_get_by_index(at(Column::Priority))?,
-            due_date: row.try_get_by_index(at(Column::DueDate))?,
-            assigned_to_id: row.try_get_by_index(at(Column::AssignedToId))?,
-            created_by: row.try_get_by_index(at(Column::CreatedBy))?,
-            recurring_pattern: row.try_get_by_index(at(Column::RecurringPattern))?,
-            recurring_until: row.try_get_by_index(at(Column::RecurringUntil))?,
-            parent_todo_id: row.try_get_by_index(at(Column::ParentTodoId))?,
-            completed_at: row.try_get_by_index(at(Column::CompletedAt))?,
-            created_at: row.try_get_by_index(at(Column::CreatedAt))?,
-            updated_at: row.try_get_by_index(at(Column::UpdatedAt))?,
-        }))
-    }
-}

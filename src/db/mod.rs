@@ -5,6 +5,7 @@ pub mod bounded;
 pub mod breaker;
 pub mod migrations;
 pub mod retry;
+pub mod rows;
 
 use std::{future::Future, sync::Arc, time::Duration};
 

@@ -173,6 +173,37 @@ pub fn while_member(household_id: Uuid, user_id: Uuid) -> Expr {
     )
 }
 
+/// A condition for a query of the rows under row `id` of a household-scoped table (a
+/// list's items): only while the caller is a member of that row's household, and it is in
+/// the caller's one household. Such a query needs no access check of its own when it finds
+/// rows; when it finds none, [`scoped_read`] tells "there are none" from "not yours".
+pub fn while_member_of_row<C: ColumnTrait + Copy>(
+    id_column: C,
+    id: Uuid,
+    household_column: C,
+    caller: Caller,
+) -> Expr {
+    let table = id_column.entity_name();
+    let mut query = Query::select();
+    query
+        .expr(Expr::val(1))
+        .from(table.clone())
+        .inner_join(
+            household_member::Entity,
+            Expr::col((
+                household_member::Entity,
+                household_member::Column::HouseholdId,
+            ))
+            .equals((table, household_column)),
+        )
+        .and_where(id_column.eq(id))
+        .and_where(household_member::Column::UserId.eq(caller.user_id));
+    if let Some(only) = caller.only_household {
+        query.and_where(household_column.eq(only));
+    }
+    Expr::exists(query.to_owned())
+}
+
 /// A row of a household-scoped table, by id, checked against the caller's membership of
 /// its household in the same query: not found when there is no such row (or it is outside
 /// the caller's one household), forbidden when it belongs to a household the caller is

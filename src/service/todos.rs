@@ -26,7 +26,7 @@ use super::{
     sync::{RowKind, deletions},
 };
 use crate::{
-    db::{Db, Txn},
+    db::{Db, Txn, rows},
     domain::todo_status::completed_at,
 };
 
@@ -198,7 +198,7 @@ pub async fn list(
                         .or(todo::Column::AssignedToId.is_null()),
                 );
             }
-            todo::all(query, &conn).await
+            rows::all(query, &conn).await
         })
         .await?;
     if todos.is_empty() {

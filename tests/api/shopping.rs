@@ -156,6 +156,45 @@ async fn update_and_delete_a_list_with_its_items() {
 }
 
 #[tokio::test]
+async fn listing_items_tells_an_empty_list_from_a_missing_one_and_keeps_prices_exact() {
+    let f = flat().await;
+    let list = f.new_list("Weekly").await;
+    let items = format!("/api/v1/shopping-lists/{list}/items");
+    assert_eq!(
+        f.app.get(&items, &f.member).await,
+        (StatusCode::OK, json!([]))
+    );
+    f.new_item(
+        &list,
+        json!({"name": "Cheese", "price": "99999999.99", "quantity": 0.25}),
+    )
+    .await;
+    f.new_item(&list, json!({"name": "Salt", "price": 0.1}))
+        .await;
+    let (status, listed) = f.app.get(&items, &f.member).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let prices: Vec<&Value> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|item| &item["price"])
+        .collect();
+    assert_eq!(prices, [&json!("99999999.99"), &json!("0.10")]);
+    assert_eq!(listed[0]["quantity"], json!(0.25));
+    // A filter that keeps nothing is an empty list, not a refusal.
+    assert_eq!(
+        f.app
+            .get(&format!("{items}?is_purchased=true"), &f.member)
+            .await,
+        (StatusCode::OK, json!([]))
+    );
+    let missing = format!("/api/v1/shopping-lists/{}/items", uuid::Uuid::new_v4());
+    let (status, body) = f.app.get(&missing, &f.member).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["detail"], "Shopping list not found");
+}
+
+#[tokio::test]
 async fn items_are_unpurchased_first_then_by_position_and_filterable() {
     let f = flat().await;
     let list = f.new_list("Weekly").await;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::label;
 use crate::{
-    db::Db,
+    db::{Db, rows},
     service::{
         ServiceResult,
         access::{WhenMissing, membership},
@@ -37,7 +37,7 @@ pub async fn household_context(
                 .limit(AT_MOST)
                 .all(&conn)
                 .await?;
-            let todos = todo::all(
+            let todos = rows::all(
                 todo::Entity::find()
                     .filter(todo::Column::HouseholdId.eq(household_id))
                     .filter(todo::Column::Status.ne(TodoStatus::Completed))

@@ -13,10 +13,10 @@ use super::{
     lists::{list_read, list_row},
 };
 use crate::{
-    db::{Db, Txn},
+    db::{Db, Txn, rows},
     service::{
         ServiceError, ServiceResult,
-        access::{Caller, require_assignable},
+        access::{Caller, require_assignable, while_member_of_row},
         page::Page,
         patch::Patch,
         sync::{RowKind, deletions},
@@ -123,15 +123,19 @@ pub async fn create_item_in(
     Ok(item.insert(txn).await?)
 }
 
-/// A list's items in list order.
+/// A list's items in list order: one query when it finds some; when it finds none, a
+/// second tells an empty list from one that is missing or not the caller's.
 pub async fn items(
     db: &Db,
     caller: Caller,
     list_id: Uuid,
     filter: ItemFilter,
 ) -> ServiceResult<Vec<shopping_list_item::Model>> {
-    let list = list_read(db, caller, list_id).await?;
-    items_of(db, list.id, filter).await
+    let items = items_of(db, caller, list_id, filter).await?;
+    if items.is_empty() {
+        list_read(db, caller, list_id).await?;
+    }
+    Ok(items)
 }
 
 pub async fn update_item(
@@ -262,10 +266,11 @@ fn item_order(item: &shopping_list_item::Model) -> (bool, i32, NaiveDateTime, Uu
     (item.is_purchased, item.position, item.created_at, item.id)
 }
 
-/// The items of `list_id` the filter keeps, in list order; the caller's access to the list
-/// is checked before.
+/// The items of `list_id` the filter keeps, in list order, while the caller may see the
+/// list (none otherwise).
 pub(super) async fn items_of(
     db: &Db,
+    caller: Caller,
     list_id: Uuid,
     filter: ItemFilter,
 ) -> ServiceResult<Vec<shopping_list_item::Model>> {
@@ -274,14 +279,20 @@ pub(super) async fn items_of(
             let category = filter.category.clone();
             async move {
                 let mut query = shopping_list_item::Entity::find()
-                    .filter(shopping_list_item::Column::ShoppingListId.eq(list_id));
+                    .filter(shopping_list_item::Column::ShoppingListId.eq(list_id))
+                    .filter(while_member_of_row(
+                        shopping_list::Column::Id,
+                        list_id,
+                        shopping_list::Column::HouseholdId,
+                        caller,
+                    ));
                 if let Some(category) = category {
                     query = query.filter(shopping_list_item::Column::Category.eq(category));
                 }
                 if let Some(purchased) = filter.is_purchased {
                     query = query.filter(shopping_list_item::Column::IsPurchased.eq(purchased));
                 }
-                query.all(&conn).await
+                rows::all(query, &conn).await
             }
         })
         .await?;

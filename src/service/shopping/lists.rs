@@ -135,7 +135,7 @@ pub async fn list_detail(
     filter: ItemFilter,
 ) -> ServiceResult<ListDetail> {
     let list = list_read(db, caller, list_id).await?;
-    let items = items_of(db, list.id, filter).await?;
+    let items = items_of(db, caller, list.id, filter).await?;
     let mentioned = items.iter().flat_map(|item| {
         [
             Some(item.created_by),
@@ -210,7 +210,7 @@ pub async fn delete_list_in(txn: &Txn, caller: Caller, id: Uuid) -> ServiceResul
 
 pub async fn list_stats(db: &Db, caller: Caller, list_id: Uuid) -> ServiceResult<ListStats> {
     let list = list_read(db, caller, list_id).await?;
-    let items = items_of(db, list.id, ItemFilter::default()).await?;
+    let items = items_of(db, caller, list.id, ItemFilter::default()).await?;
     Ok(stats_of(&items))
 }
 

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::{
-    db::Db,
+    db::{Db, rows},
     service::{
         ServiceResult,
         expenses::{self, ExpenseDetail},
@@ -43,7 +43,7 @@ pub async fn changed_since(
     };
     let (todos, lists, items, expenses, deleted) = db
         .read(|conn| async move {
-            let todos = todo::all(
+            let todos = rows::all(
                 todo::Entity::find()
                     .filter(todo::Column::HouseholdId.eq(household_id))
                     .filter(todo::Column::UpdatedAt.gt(after)),
