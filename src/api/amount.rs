@@ -11,6 +11,8 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
+use super::json_rows::{WriteJson, quoted};
+
 /// The largest amount `NUMERIC(10,2)` holds.
 const MAX_CENTS: i64 = 9_999_999_999;
 
@@ -79,6 +81,13 @@ impl ParseFromParameter for Amount {
 impl ToJSON for Amount {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.to_string()))
+    }
+}
+
+/// As `to_json` writes it: digits, a sign and a point need no escaping.
+impl WriteJson for Amount {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        quoted(out, self.0.to_string().as_bytes());
     }
 }
 

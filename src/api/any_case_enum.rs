@@ -10,7 +10,10 @@ use poem_openapi::{
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 
-use super::null_as_absent::JsonType;
+use super::{
+    json_rows::{WriteJson, quoted},
+    null_as_absent::JsonType,
+};
 use serde_json::Value;
 
 /// The schema name an enum has in the document (the old backend's names).
@@ -119,10 +122,10 @@ impl<E: ApiEnum> ToJSON for AnyCaseEnum<E> {
     }
 }
 
-/// As `to_json` writes it, for answers written by `JsonRows`.
-impl<E: ApiEnum> serde::Serialize for AnyCaseEnum<E> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0.label())
+/// As `to_json` writes it: a label is lower-case letters and underscores.
+impl<E: ApiEnum> WriteJson for AnyCaseEnum<E> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        quoted(out, self.0.label().as_bytes());
     }
 }
 

@@ -12,12 +12,16 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
+use chrono::{
+    DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Timelike, Utc,
+};
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 use serde_json::Value;
+
+use super::json_rows::{WriteJson, quoted};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub NaiveDateTime);
@@ -50,12 +54,43 @@ impl Timestamp {
         (1..=9999).contains(&value.year()).then_some(Self(value))
     }
 
-    /// Microseconds and a `Z`, through chrono's RFC 3339 writer: a `format` string would be
-    /// parsed again for every value, and a list answer writes hundreds of them.
+    /// Microseconds and a `Z`.
     pub fn to_rfc3339(self) -> String {
-        self.0
-            .and_utc()
-            .to_rfc3339_opts(SecondsFormat::Micros, true)
+        self.with_rfc3339(str::to_owned)
+    }
+
+    /// Calls `write` with the RFC 3339 text. A list answer writes hundreds of these, so
+    /// the digits of years 0 to 9999 (all the API stores) go into a buffer on the stack;
+    /// chrono's writer, which formats each field through `fmt` into a new `String`, is
+    /// kept for the rest (larger years, leap seconds), which it writes its own way.
+    fn with_rfc3339<T>(self, write: impl FnOnce(&str) -> T) -> T {
+        let (year, nanos) = (self.0.year(), self.0.nanosecond());
+        let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nanos) else {
+            return write(
+                &self
+                    .0
+                    .and_utc()
+                    .to_rfc3339_opts(SecondsFormat::Micros, true),
+            );
+        };
+        let mut text = *b"0000-00-00T00:00:00.000000Z";
+        let fields = [
+            (0..4, year),
+            (5..7, self.0.month()),
+            (8..10, self.0.day()),
+            (11..13, self.0.hour()),
+            (14..16, self.0.minute()),
+            (17..19, self.0.second()),
+            (20..26, nanos / 1000),
+        ];
+        for (place, mut value) in fields {
+            for digit in text[place].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        // Digits, '-', 'T', ':', '.' and 'Z' only: always UTF-8.
+        write(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 
@@ -232,16 +267,39 @@ impl ToJSON for TimestampInput {
     }
 }
 
-/// As `to_json` writes it, for answers written by `JsonRows`.
-impl serde::Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_rfc3339())
+/// As `to_json` writes it: the text needs no escaping.
+impl WriteJson for Timestamp {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        self.with_rfc3339(|text| quoted(out, text.as_bytes()));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The hand-written digits are chrono's RFC 3339 text (microseconds, `Z`) for every
+        /// time chrono holds: years far outside 0..=9999 and leap seconds included.
+        #[test]
+        fn written_as_chrono_writes_it(
+            days in -1_000_000_i64..4_000_000,
+            seconds in 0_u32..86_400,
+            nanos in prop_oneof![0_u32..1_000_000_000, 1_000_000_000_u32..2_000_000_000],
+        ) {
+            let time = NaiveTime::from_num_seconds_from_midnight_opt(seconds, nanos)
+                .unwrap_or(NaiveTime::MIN);
+            let date = NaiveDate::from_num_days_from_ce_opt(i32::try_from(days).unwrap_or(1))
+                .unwrap_or(NaiveDate::MIN);
+            let at = date.and_time(time);
+            let expected = at.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true);
+            prop_assert_eq!(Timestamp(at).to_rfc3339(), expected.clone());
+            let mut written = Vec::new();
+            Timestamp(at).write_json(&mut written);
+            prop_assert_eq!(written, format!("\"{expected}\"").into_bytes());
+        }
+    }
 
     fn parsed(text: &str) -> String {
         Timestamp::parse(text)

@@ -12,7 +12,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{any_case_enum::AnyCaseEnum, strict_string::StrictString};
+use super::{any_case_enum::AnyCaseEnum, json_rows::JsonRows, strict_string::StrictString};
 use crate::{
     auth::BearerAuth,
     error::ApiResult,
@@ -284,7 +284,7 @@ impl ShoppingApi {
         /// At most this many rows, 1 to 1000; every row when absent.
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
-    ) -> ApiResult<Json<Vec<ItemResponse>>> {
+    ) -> ApiResult<JsonRows<ItemResponse>> {
         let page = Page {
             skip: skip.0,
             limit: limit.0,
@@ -292,7 +292,7 @@ impl ShoppingApi {
         let filter = item_filter(category.0, is_purchased.0, page);
         let caller = Caller::user(auth.0.id);
         let items = shopping::items(&state.db, caller, list_id.0, filter).await?;
-        Ok(Json(items.into_iter().map(Into::into).collect()))
+        Ok(JsonRows::new(items.into_iter().map(ItemResponse::from)))
     }
 
     /// Update an item of a list.
