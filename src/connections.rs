@@ -155,6 +155,20 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
+    // hyper sends a response's head and body in one vectored write where the stream takes
+    // them; told otherwise, it first copies every body into a buffer of its own.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
@@ -315,4 +329,35 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_watched_stream_takes_vectored_writes_whole() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let client = tokio::net::TcpStream::connect(address);
+        let (accepted, client) = tokio::join!(listener.accept(), client);
+        let (server, _) = accepted.expect("accept");
+        let mut watched = Watched {
+            inner: server,
+            activity: Arc::new(Activity::new()),
+        };
+        assert!(watched.is_write_vectored(), "hyper would copy every body");
+        let parts = [io::IoSlice::new(b"head "), io::IoSlice::new(b"body")];
+        let written = watched.write_vectored(&parts).await.expect("write");
+        watched.shutdown().await.expect("shutdown");
+        let mut received = String::new();
+        client
+            .expect("connect")
+            .read_to_string(&mut received)
+            .await
+            .expect("read");
+        assert_eq!(&"head body"[..written], received);
+    }
 }
