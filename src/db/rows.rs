@@ -14,7 +14,9 @@ use sea_orm::{
     ActiveEnum, ConnectionTrait, DbErr, EntityTrait, QueryResult, QueryTrait, RuntimeErr, Select,
     SqlxError,
     prelude::Decimal,
-    sqlx::{Decode, Postgres, Row, Sqlite, Type, postgres::PgRow, sqlite::SqliteRow},
+    sqlx::{
+        Column, Decode, Postgres, Row, Sqlite, Type, TypeInfo, postgres::PgRow, sqlite::SqliteRow,
+    },
 };
 
 /// A model read from the columns of a whole-entity select. Such a select lists the
@@ -32,8 +34,13 @@ where
     let rows = conn
         .query_all_raw(query.build(conn.get_database_backend()))
         .await?;
+    read(&rows)
+}
+
+fn read<M: FromColumns>(rows: &[QueryResult]) -> Result<Vec<M>, DbErr> {
     rows.iter()
-        .map(|row| E::Model::from_columns(&Columns::of(row)?))
+        .enumerate()
+        .map(|(n, row)| M::from_columns(&Columns::of(row, n == 0)?))
         .collect()
 }
 
@@ -41,6 +48,11 @@ where
 pub struct Columns<'r> {
     row: &'r QueryResult,
     driver: Driver<'r>,
+    /// Whether column types are checked. Every row of a PostgreSQL answer has the types of
+    /// its first row, whose columns are all checked (NULL or not); checking each value of
+    /// every row, as sqlx does, took a third of the reading. SQLite types each value on its
+    /// own, so its values are always checked.
+    check_types: bool,
 }
 
 enum Driver<'r> {
@@ -60,7 +72,7 @@ impl<T> Decoded for T where
 }
 
 impl<'r> Columns<'r> {
-    fn of(row: &'r QueryResult) -> Result<Self, DbErr> {
+    fn of(row: &'r QueryResult, check_types: bool) -> Result<Self, DbErr> {
         let driver = if let Some(pg) = row.try_as_pg_row() {
             Driver::Postgres(pg)
         } else if let Some(lite) = row.try_as_sqlite_row() {
@@ -68,16 +80,43 @@ impl<'r> Columns<'r> {
         } else {
             return Err(DbErr::Type("a row of an unknown driver".into()));
         };
-        Ok(Self { row, driver })
+        Ok(Self {
+            row,
+            driver,
+            check_types,
+        })
     }
 
-    /// The value of column `at`, type-checked by the driver.
+    /// The value of column `at`.
     pub fn get<T: Decoded>(&self, at: usize) -> Result<T, DbErr> {
         match self.driver {
-            Driver::Postgres(row) => row.try_get(at),
+            Driver::Postgres(row) => {
+                if self.check_types {
+                    Self::check_type::<T>(row, at).map_err(driver_error)?;
+                }
+                row.try_get_unchecked(at)
+            }
             Driver::Sqlite(row) => row.try_get(at),
         }
         .map_err(driver_error)
+    }
+
+    /// Refused unless PostgreSQL's type of column `at` decodes as `T`.
+    fn check_type<T: Type<Postgres>>(row: &PgRow, at: usize) -> Result<(), SqlxError> {
+        let column = row.try_column(at)?;
+        if T::compatible(column.type_info()) {
+            Ok(())
+        } else {
+            Err(SqlxError::ColumnDecode {
+                index: at.to_string(),
+                source: format!(
+                    "the column's type {} does not decode as {}",
+                    column.type_info().name(),
+                    std::any::type_name::<T>()
+                )
+                .into(),
+            })
+        }
     }
 
     /// An enum column, stored (or, on PostgreSQL, selected) as its label.
@@ -89,10 +128,15 @@ impl<'r> Columns<'r> {
     /// `Money`'s own reader parses.
     pub fn money(&self, at: usize) -> Result<Option<Money>, DbErr> {
         match self.driver {
-            Driver::Postgres(row) => Ok(row
-                .try_get::<Option<Decimal>, _>(at)
-                .map_err(driver_error)?
-                .map(Money::new)),
+            Driver::Postgres(row) => {
+                if self.check_types {
+                    Self::check_type::<Option<Decimal>>(row, at).map_err(driver_error)?;
+                }
+                Ok(row
+                    .try_get_unchecked::<Option<Decimal>, _>(at)
+                    .map_err(driver_error)?
+                    .map(Money::new))
+            }
             Driver::Sqlite(_) => self.row.try_get_by_index(at),
         }
     }
@@ -152,5 +196,51 @@ impl FromColumns for shopping_list_item::Model {
             created_at: row.get(at(C::CreatedAt))?,
             updated_at: row.get(at(C::UpdatedAt))?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{Database, DbBackend, Statement};
+
+    use super::*;
+
+    /// The first column, as text.
+    #[derive(Debug, PartialEq)]
+    struct Text(Option<String>);
+
+    impl FromColumns for Text {
+        fn from_columns(row: &Columns<'_>) -> Result<Self, DbErr> {
+            row.get(0).map(Self)
+        }
+    }
+
+    async fn texts(sql: &str) -> Option<Result<Vec<Text>, DbErr>> {
+        let url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let conn = Database::connect(url).await.expect("connect");
+        let rows = conn
+            .query_all_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await
+            .expect("query");
+        Some(read(&rows))
+    }
+
+    #[tokio::test]
+    async fn every_row_of_a_postgres_answer_is_read_with_the_first_rows_checked_types() {
+        let Some(read) = texts("SELECT 'a'::text UNION ALL SELECT NULL UNION ALL SELECT 'c'").await
+        else {
+            return; // PostgreSQL only
+        };
+        let expected = [Some("a"), None, Some("c")].map(|t| Text(t.map(str::to_owned)));
+        assert_eq!(read.expect("text reads as text"), expected);
+    }
+
+    #[tokio::test]
+    async fn a_column_of_another_type_is_refused_even_when_its_first_value_is_null() {
+        let Some(read) = texts("SELECT NULL::int4 UNION ALL SELECT 5").await else {
+            return; // PostgreSQL only
+        };
+        let refused = read.expect_err("an int4 column is not text");
+        assert!(refused.to_string().contains("INT4"), "{refused}");
     }
 }
