@@ -204,7 +204,7 @@ pub async fn list(
     if todos.is_empty() {
         membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
     }
-    todos.sort_by_key(list_order);
+    todos.sort_by_cached_key(list_order);
     Ok(filter.page.of(todos))
 }
 
