@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Benchmarks: a release build on PostgreSQL with one household of 50 todos and a shopping list
-of 50 items, loaded with wrk (list todos and list items as a signed-in member, create todo,
-/health, /health/deep), and pgbench running, as ceilings, the SQL statements of one list-todos
-request and the old backend's three statements for the same answer. Then the round trips one
-request of each hot route costs, counted on the wire by a proxy (bench/wire_counter.py). Then
-large answers and bodies, each on a fresh process so its peak RSS is its own: 16 lists at once
-of a household of 20,000 todos (plain and gzipped), and 16 bodies just under 1 MiB at once.
-Writes bench/results.md.
+of 50 items. First the round trips one request of each hot route costs, counted on the wire by
+a proxy (bench/wire_counter.py), which also reads off the statements the two lists send. Then
+each list, loaded with wrk as a signed-in member, in rounds against two pgbench ceilings: those
+statements, and the old backend's statements for the same answer; then create todo, /health and
+/health/deep. Then large answers and bodies, each on a fresh process so its peak RSS is its own:
+16 lists at once of a household of 20,000 todos (plain and gzipped), and 16 bodies just under
+1 MiB at once. Writes bench/results.md.
 
 Standard library only. Needs the machine's PostgreSQL (BENCH_DATABASE_URL, else
 TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test) and installs wrk from
@@ -77,8 +77,8 @@ def seconds(text):
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
-def wrk(path, headers=(), script=None):
-    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency"]
+def wrk(path, headers=(), script=None, duration=DURATION):
+    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency"]
     for header in headers:
         args += ["-H", header]
     if script:
@@ -138,28 +138,67 @@ def cpu_per_request(measure, processes):
 LARGE_TODOS = 20_000
 # Requests per route in the round-trip count, after a few that warm the pool up.
 COUNTED_REQUESTS = 200
+# Rounds of each hot route against its two ceilings, taken in turn, so that the machine's
+# drift over a run weighs on both sides of a ratio alike.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def round_trips(env, routes):
     """Per route (name -> urllib request), what one request sends PostgreSQL, counted on the
-    wire: a service of its own reaches the database through a counting proxy."""
+    wire: a service of its own reaches the database through a counting proxy. Also the
+    statements one request sends, parameters written in: those that ran in at least half of
+    the counted requests (the caller's row, read once per CALLER_CACHE_SECONDS, is not)."""
     upstream = urlsplit(DB_URL)
     counter = WireCounter(upstream.port or 5432, upstream.hostname or "127.0.0.1")
     proxied = upstream._replace(netloc=f"{upstream.username or 'postgres'}@127.0.0.1:{counter.port}").geturl()
     service = start_service(dict(env, DATABASE_URL=proxied))
-    figures = {}
+    figures, sent = {}, {}
     try:
         for name, request in routes.items():
             for _ in range(5):
                 urllib.request.urlopen(request, timeout=10).read()
             before = counter.snapshot()
+            counter.recorded()
             for _ in range(COUNTED_REQUESTS):
                 urllib.request.urlopen(request, timeout=10).read()
             after = counter.snapshot()
             figures[name] = {kind: (after[kind] - before[kind]) / COUNTED_REQUESTS for kind in after}
+            statements = counter.recorded()
+            sent[name] = [sql for sql in dict.fromkeys(statements)
+                          if statements.count(sql) >= COUNTED_REQUESTS / 2]
     finally:
         stop(service)
-    return figures
+    return figures, sent
+
+
+def pgbench(script):
+    out = run("pgbench", "-n", f"-c{CONNECTIONS}", "-j2", f"-T{DURATION}", "-f", str(script), DB_URL)
+    return {"requests": int(re.search(r"transactions actually processed: (\d+)", out).group(1)),
+            "tps": float(re.search(r"tps = ([\d.]+)", out).group(1))}
+
+
+def pgbench_script(name, statements):
+    """A pgbench script of `statements`, one transaction each time through."""
+    if not statements or None in statements:
+        sys.exit(f"no statements to run as the ceiling of {name}: {statements}")
+    path = ROOT / f"target/bench-{re.sub(r'[^a-z]+', '-', name)}.sql"
+    path.write_text("".join(f"{sql};\n" for sql in statements))
+    return path
+
+
+def against_ceilings(path, auth, own, old, processes):
+    """`ROUNDS` rounds of: wrk on `path`, pgbench running the service's own statements for
+    it (`own`), pgbench running the old backend's (`old`); each with the CPU per request of
+    `processes`."""
+    rounds = []
+    ceiling_processes = {"PostgreSQL": postgres_cpu, "pgbench": own_children_cpu}
+    for _ in range(ROUNDS):
+        rounds.append({
+            "service": cpu_per_request(lambda: wrk(path, [auth]), processes),
+            "own": cpu_per_request(lambda: pgbench(own), ceiling_processes),
+            "old": cpu_per_request(lambda: pgbench(old), ceiling_processes),
+        })
+    return rounds
 
 
 def start_service(env):
@@ -232,10 +271,52 @@ def large_answers(env, auth_header, household, user):
     return figures
 
 
-def committed_transactions():
-    """The bench database's committed transactions, once the backends' counts are in."""
-    time.sleep(1.5)  # backends report their statistics at most once a second
-    return int(psql(ADMIN_URL, f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{DB_NAME}'"))
+# The old backend's statements for the same answers (its get_current_user, then the route's
+# own queries): the ceiling a list must reach.
+def old_backend_statements(user, household, shopping_list):
+    return {
+        "list todos": [
+            f"SELECT * FROM users WHERE id = '{user}'",
+            f"SELECT * FROM household_members WHERE household_id = '{household}' AND user_id = '{user}' LIMIT 1",
+            f"SELECT * FROM todos WHERE household_id = '{household}' "
+            "ORDER BY status, priority DESC, due_date ASC NULLS LAST, created_at DESC",
+        ],
+        "list shopping items": [
+            f"SELECT * FROM users WHERE id = '{user}'",
+            f"SELECT * FROM shopping_lists WHERE id = '{shopping_list}' LIMIT 1",
+            f"SELECT * FROM household_members WHERE household_id = '{household}' AND user_id = '{user}' LIMIT 1",
+            f"SELECT * FROM shopping_list_items WHERE shopping_list_id = '{shopping_list}' "
+            "ORDER BY is_purchased, position, created_at",
+        ],
+    }
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def summary_of(rounds):
+    """A hot route's figures over its rounds: medians of the rates and ratios, the worst p99,
+    the errors in all, and CPU per request over all rounds."""
+    def cpu(side):
+        requests = sum(r[side]["requests"] for r in rounds)
+        names = rounds[0][side]["cpu_us"]
+        return {name: sum(r[side]["cpu_us"][name] * r[side]["requests"] for r in rounds) / requests
+                for name in names}
+    return {
+        "rps": median([r["service"]["rps"] for r in rounds]),
+        "p50_ms": median([r["service"]["p50_ms"] for r in rounds]),
+        "p99_ms": max(r["service"]["p99_ms"] for r in rounds),
+        "errors": sum(r["service"]["errors"] for r in rounds),
+        "own_tps": median([r["own"]["tps"] for r in rounds]),
+        "old_tps": median([r["old"]["tps"] for r in rounds]),
+        "own_ratios": [r["service"]["rps"] / r["own"]["tps"] for r in rounds],
+        "old_ratios": [r["service"]["rps"] / r["old"]["tps"] for r in rounds],
+        "cpu": {side: cpu(side) for side in ("service", "own", "old")},
+    }
+
+
+TARGETS = {"old": 1.0, "own": 0.75, "p99_ms": 25.0, "rss_mib": 50.0}
 
 
 def main():
@@ -250,73 +331,30 @@ def main():
 
     env = dict(os.environ, DATABASE_URL=DB_URL, SECRET_KEY=SECRET, HOST="127.0.0.1", PORT=str(PORT),
                LOG_LEVEL="warn", LOG_FORMAT="json", ENVIRONMENT="development")
-    service = start_service(env)
-    try:
-        user, household, shopping_list = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-        psql(DB_URL, f"""
-            INSERT INTO users (id, email, full_name, google_id) VALUES ('{user}', 'bench@example.com', 'Bench', 'g-bench');
-            INSERT INTO households (id, name, created_by) VALUES ('{household}', 'Bench flat', '{user}');
-            INSERT INTO household_members (id, user_id, household_id, role) VALUES ('{uuid.uuid4()}', '{user}', '{household}', 'owner');
-            INSERT INTO todos (id, household_id, title, created_by, priority, due_date)
-                SELECT gen_random_uuid(), '{household}', 'Chore ' || n, '{user}',
-                       (ARRAY['low','medium','high'])[1 + n % 3]::todopriority, now() + n * interval '1 day'
-                FROM generate_series(1, 50) AS n;
-            INSERT INTO shopping_lists (id, household_id, name, created_by) VALUES ('{shopping_list}', '{household}', 'Weekly', '{user}');
-            INSERT INTO shopping_list_items (id, shopping_list_id, name, created_by, position)
-                SELECT gen_random_uuid(), '{shopping_list}', 'Item ' || n, '{user}', n
-                FROM generate_series(1, 50) AS n;""")
-        auth = f"Authorization: Bearer {token(user)}"
-        create = ROOT / "target/bench-create.lua"
-        create.write_text(
-            'wrk.method = "POST"\n'
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f'wrk.body = \'{{"household_id": "{household}", "title": "Bench chore"}}\'\n')
-        # Every statement outside a transaction commits one, so the commits counted by
-        # PostgreSQL over the run, per request, are the statements per request.
-        commits_before = committed_transactions()
-        # Where the 2 cores go: what the service, PostgreSQL and wrk each spend on a request.
-        results = {"list todos": cpu_per_request(
-            lambda: wrk(f"/api/v1/todos?household_id={household}", [auth]),
-            {"service": lambda: process_cpu(service.pid), "PostgreSQL": postgres_cpu,
-             "wrk": own_children_cpu})}
-        statements_per_list = (committed_transactions() - commits_before) / results["list todos"]["requests"]
-        # What one list-todos request asks the database: the household's todos while the
-        # caller is a member (the caller's own row is read once per CALLER_CACHE_SECONDS, not
-        # per request). Measured before the create benchmark adds todos.
-        script = ROOT / "target/bench-list-todos.sql"
-        script.write_text(
-            f"SELECT * FROM todos WHERE household_id = '{household}' AND EXISTS "
-            f"(SELECT 1 FROM household_members WHERE household_id = '{household}' AND user_id = '{user}');\n")
-        # The old backend's statements for the same answer: the caller, the membership, the
-        # todos in the contract's order.
-        old_script = ROOT / "target/bench-list-todos-old.sql"
-        old_script.write_text(
-            f"SELECT * FROM users WHERE id = '{user}';\n"
-            f"SELECT * FROM household_members WHERE household_id = '{household}' AND user_id = '{user}' LIMIT 1;\n"
-            f"SELECT * FROM todos WHERE household_id = '{household}' "
-            "ORDER BY status, priority DESC, due_date ASC NULLS LAST, created_at DESC;\n")
-        def pgbench(path):
-            out = run("pgbench", "-n", f"-c{CONNECTIONS}", "-j2", f"-T{DURATION}", "-f", str(path), DB_URL)
-            return {"requests": int(re.search(r"transactions actually processed: (\d+)", out).group(1)),
-                    "tps": float(re.search(r"tps = ([\d.]+)", out).group(1))}
-        ceiling_processes = {"PostgreSQL": postgres_cpu, "pgbench": own_children_cpu}
-        ceiling_run = cpu_per_request(lambda: pgbench(script), ceiling_processes)
-        ceiling = ceiling_run["tps"]
-        old_ceiling_run = cpu_per_request(lambda: pgbench(old_script), ceiling_processes)
-        old_ceiling = old_ceiling_run["tps"]
-        results["list shopping items"] = wrk(f"/api/v1/shopping-lists/{shopping_list}/items", [auth])
-        results["create todo"] = wrk("/api/v1/todos", [auth], str(create))
-        results["/health"] = wrk("/health")
-        results["/health/deep"] = wrk("/health/deep")
-        peak_rss = peak_rss_mib(service)
-    finally:
-        stop(service)
+    # Migrated by a first start of the service, then seeded.
+    stop(start_service(env))
+    user, household, shopping_list = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    psql(DB_URL, f"""
+        INSERT INTO users (id, email, full_name, google_id) VALUES ('{user}', 'bench@example.com', 'Bench', 'g-bench');
+        INSERT INTO households (id, name, created_by) VALUES ('{household}', 'Bench flat', '{user}');
+        INSERT INTO household_members (id, user_id, household_id, role) VALUES ('{uuid.uuid4()}', '{user}', '{household}', 'owner');
+        INSERT INTO todos (id, household_id, title, created_by, priority, due_date)
+            SELECT gen_random_uuid(), '{household}', 'Chore ' || n, '{user}',
+                   (ARRAY['low','medium','high'])[1 + n % 3]::todopriority, now() + n * interval '1 day'
+            FROM generate_series(1, 50) AS n;
+        INSERT INTO shopping_lists (id, household_id, name, created_by) VALUES ('{shopping_list}', '{household}', 'Weekly', '{user}');
+        INSERT INTO shopping_list_items (id, shopping_list_id, name, created_by, position)
+            SELECT gen_random_uuid(), '{shopping_list}', 'Item ' || n, '{user}', n
+            FROM generate_series(1, 50) AS n;""")
+    auth = f"Authorization: Bearer {token(user)}"
     name, value = auth.split(": ", 1)
     signed = {name: value, "Content-Type": "application/json"}
-    trips = round_trips(env, {
-        "list todos": urllib.request.Request(f"{BASE}/api/v1/todos?household_id={household}", headers=signed),
-        "list shopping items": urllib.request.Request(f"{BASE}/api/v1/shopping-lists/{shopping_list}/items",
-                                                      headers=signed),
+    hot = {"list todos": f"/api/v1/todos?household_id={household}",
+           "list shopping items": f"/api/v1/shopping-lists/{shopping_list}/items"}
+    # What each hot route sends PostgreSQL is read off the wire first: it is the ceiling
+    # pgbench runs for the route, and the round trips are counted by the same proxy.
+    trips, sent = round_trips(env, {
+        **{route: urllib.request.Request(BASE + path, headers=signed) for route, path in hot.items()},
         "GET /auth/me": urllib.request.Request(f"{BASE}/api/v1/auth/me", headers=signed),
         "create todo": urllib.request.Request(
             f"{BASE}/api/v1/todos", method="POST", headers=signed,
@@ -325,45 +363,104 @@ def main():
             f"{BASE}/api/v1/sync", method="POST", headers=signed,
             data=json.dumps({"last_sync_timestamp": int(time.time() * 1000), "household_id": household}).encode()),
     })
-    large = large_answers(env, auth, household, user)
+    psql(DB_URL, "DELETE FROM todos WHERE title = 'Counted chore'")
+    psql(DB_URL, "VACUUM ANALYZE")
+    old = old_backend_statements(user, household, shopping_list)
 
-    list_rps = results["list todos"]["rps"]
-    list_cpu = results["list todos"]["cpu_us"]
-    ceiling_cpu = ceiling_run["cpu_us"]
+    service = start_service(env)
+    try:
+        # Where the 2 cores go: what the service, PostgreSQL and wrk each spend on a request.
+        processes = {"service": lambda: process_cpu(service.pid), "PostgreSQL": postgres_cpu,
+                     "wrk": own_children_cpu}
+        # Not counted: the pool opens its connections (a TLS handshake each), as a service
+        # that has been serving for a while already has.
+        for path in hot.values():
+            wrk(path, [auth], duration=2)
+        summaries = {route: summary_of(against_ceilings(
+            path, auth, pgbench_script(f"{route} own", sent[route]),
+            pgbench_script(f"{route} old", old[route]), processes)) for route, path in hot.items()}
+        create = ROOT / "target/bench-create.lua"
+        create.write_text(
+            'wrk.method = "POST"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.body = \'{{"household_id": "{household}", "title": "Bench chore"}}\'\n')
+        others = {"create todo": wrk("/api/v1/todos", [auth], str(create)),
+                  "/health": wrk("/health"), "/health/deep": wrk("/health/deep")}
+        peak_rss = peak_rss_mib(service)
+    finally:
+        stop(service)
+    large = large_answers(env, auth, household, user)
+    write_results(summaries, others, peak_rss, trips, sent, old, large)
+
+
+def write_results(summaries, others, peak_rss, trips, sent, old, large):
+    ratios = lambda values: ", ".join(f"{v:.2f}" for v in values)
+    cpu = lambda figures: ", ".join(f"{name} {us:.0f}" for name, us in figures.items()) + \
+        f"; total {sum(figures.values()):.0f}"
     lines = [
         "# Benchmark results",
         "",
         f"`make bench` on {time.strftime('%Y-%m-%d')}: release build, PostgreSQL on the same 2-core machine,",
-        f"one household of 50 todos, wrk with 2 threads and {CONNECTIONS} connections for {DURATION} s per endpoint.",
+        f"one household of 50 todos and a shopping list of 50 items, wrk with 2 threads and {CONNECTIONS}",
+        f"connections for {DURATION} s per run, pgbench with {CONNECTIONS} clients for as long.",
+        "",
+        "## The hot lists against their ceilings",
+        "",
+        f"Each list was loaded in {ROUNDS} rounds, each round wrk on the route, then pgbench running the",
+        "statements the service sent for one such request (read off the wire, parameters written in),",
+        "then pgbench running the old backend's statements for the same answer; ratios are per round,",
+        "the figure in bold their median. Targets: at least "
+        f"{TARGETS['old']:.2f}x the old backend's ceiling and {TARGETS['own']:.2f}x the service's own, "
+        f"p99 under {TARGETS['p99_ms']:.0f} ms, peak RSS under {TARGETS['rss_mib']:.0f} MiB, no errors.",
+        "",
+        "| route | requests/s | p50 (ms) | worst p99 (ms) | errors | own ceiling (tps) | x own | old ceiling (tps) | x old |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    met = []
+    for route, s in summaries.items():
+        own, old_ratio = median(s["own_ratios"]), median(s["old_ratios"])
+        lines.append(f"| {route} | {s['rps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['errors']} | "
+                     f"{s['own_tps']:.0f} | **{own:.2f}** ({ratios(s['own_ratios'])}) | "
+                     f"{s['old_tps']:.0f} | **{old_ratio:.2f}** ({ratios(s['old_ratios'])}) |")
+        met.append(own >= TARGETS["own"] and old_ratio >= TARGETS["old"]
+                   and s["p99_ms"] < TARGETS["p99_ms"] and s["errors"] == 0)
+    met.append(peak_rss < TARGETS["rss_mib"])
+    lines += [
+        "",
+        f"- Peak RSS of the service over all runs: {peak_rss:.1f} MiB.",
+        f"- Targets {'met' if all(met) else 'NOT met'} in this run.",
+        "",
+        "CPU per request (µs, from /proc, over all rounds): what each process spent per list request,",
+        "and per pgbench transaction of each ceiling. The three share 2 cores, so a ratio is about the",
+        "inverse ratio of these totals.",
+        "",
+        "| route | service run | own ceiling | old ceiling |",
+        "| --- | --- | --- | --- |",
+    ]
+    for route, s in summaries.items():
+        lines.append(f"| {route} | {cpu(s['cpu']['service'])} | {cpu(s['cpu']['own'])} | {cpu(s['cpu']['old'])} |")
+    lines += ["", "The statements of each ceiling:", ""]
+    for route in summaries:
+        lines.append(f"- {route}, the service's own ({len(sent[route])}):")
+        lines += [f"  - `{sql}`" for sql in sent[route]]
+        lines.append(f"- {route}, the old backend's ({len(old[route])}):")
+        lines += [f"  - `{sql}`" for sql in old[route]]
+    lines += [
+        "",
+        "## Other routes",
         "",
         "| endpoint | requests/s | p50 (ms) | p99 (ms) | errors |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for name, r in results.items():
+    for name, r in others.items():
         lines.append(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
     lines += [
         "",
-        f"- Peak RSS of the service: {peak_rss:.1f} MiB.",
-        f"- Statements per list-todos request, counted by PostgreSQL: {statements_per_list:.2f}.",
-        f"- pgbench ceiling (the statements of one list-todos request, {CONNECTIONS} clients): "
-        f"{ceiling:.0f} transactions/s; list todos reaches {list_rps / ceiling:.2f}x of it.",
-        f"- pgbench ceiling of the old backend's three statements for the same answer (caller, "
-        f"membership, todos in order): {old_ceiling:.0f} transactions/s; list todos reaches "
-        f"{list_rps / old_ceiling:.2f}x of it (CPU per transaction: "
-        + ", ".join(f"{name} {us:.0f} µs" for name, us in old_ceiling_run["cpu_us"].items()) + ").",
-        "- CPU per list-todos request (µs): "
-        + ", ".join(f"{name} {us:.0f}" for name, us in list_cpu.items())
-        + f"; total {sum(list_cpu.values()):.0f}.",
-        "- CPU per pgbench transaction (µs): "
-        + ", ".join(f"{name} {us:.0f}" for name, us in ceiling_cpu.items())
-        + f"; total {sum(ceiling_cpu.values()):.0f}. Both share the same 2 cores, so the ratio "
-        "to the ceiling is about the inverse ratio of these totals.",
-        "- Targets: list todos at least 1.0x the old backend's ceiling and 0.75x its own, p99 under "
-        "25 ms at 16 connections, RSS under 50 MiB.",
+        "## Round trips",
         "",
         f"Round trips to PostgreSQL per request, counted on the wire by a proxy over {COUNTED_REQUESTS} "
-        "sequential requests per route (a statement, BEGIN/COMMIT/SAVEPOINT, or a Sync alone, "
-        "sqlx's ping of a connection):",
+        "sequential requests per route (a statement, BEGIN/COMMIT/SAVEPOINT, or a Sync alone, a "
+        "ping of a connection):",
         "",
         "| route | round trips | statements | transaction control | pings |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -373,8 +470,9 @@ def main():
                      f"{n['transaction control']:.2f} | {n['pings']:.2f} |")
     lines += [
         "",
-        "Large answers and bodies, each run on a fresh process (its peak RSS is the process's own, "
-        "cumulative within the run):",
+        "## Large answers and bodies",
+        "",
+        "Each run on a fresh process (its peak RSS is the process's own, cumulative within the run):",
         "",
         "| run | status | wall time for all (s) | bytes on the wire (one) | peak RSS (MiB) |",
         "| --- | ---: | ---: | ---: | ---: |",
