@@ -230,7 +230,7 @@ mod tests {
 }
 
 /// What the tests of each type answered through `JsonRows` use: values of the wire types'
-/// fields, and the check that serde writes what the document describes.
+/// fields, and the check that `WriteJson` writes what the document describes.
 #[cfg(test)]
 pub(in crate::api) mod agreement {
     use chrono::DateTime;

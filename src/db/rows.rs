@@ -90,33 +90,31 @@ impl<'r> Columns<'r> {
     /// The value of column `at`.
     pub fn get<T: Decoded>(&self, at: usize) -> Result<T, DbErr> {
         match self.driver {
-            Driver::Postgres(row) => {
-                if self.check_types {
-                    Self::check_type::<T>(row, at).map_err(driver_error)?;
-                }
-                row.try_get_unchecked(at)
-            }
-            Driver::Sqlite(row) => row.try_get(at),
+            Driver::Postgres(row) => self.postgres(row, at),
+            Driver::Sqlite(row) => row.try_get(at).map_err(driver_error),
         }
-        .map_err(driver_error)
     }
 
-    /// Refused unless PostgreSQL's type of column `at` decodes as `T`.
-    fn check_type<T: Type<Postgres>>(row: &PgRow, at: usize) -> Result<(), SqlxError> {
-        let column = row.try_column(at)?;
-        if T::compatible(column.type_info()) {
-            Ok(())
-        } else {
-            Err(SqlxError::ColumnDecode {
-                index: at.to_string(),
-                source: format!(
-                    "the column's type {} does not decode as {}",
-                    column.type_info().name(),
-                    std::any::type_name::<T>()
-                )
-                .into(),
-            })
+    /// Column `at` of a PostgreSQL row, its type checked on the answer's first row only.
+    fn postgres<T>(&self, row: &PgRow, at: usize) -> Result<T, DbErr>
+    where
+        T: Type<Postgres> + for<'v> Decode<'v, Postgres>,
+    {
+        if self.check_types {
+            let column = row.try_column(at).map_err(driver_error)?;
+            if !T::compatible(column.type_info()) {
+                return Err(driver_error(SqlxError::ColumnDecode {
+                    index: at.to_string(),
+                    source: format!(
+                        "the column's type {} does not decode as {}",
+                        column.type_info().name(),
+                        std::any::type_name::<T>()
+                    )
+                    .into(),
+                }));
+            }
         }
+        row.try_get_unchecked(at).map_err(driver_error)
     }
 
     /// An enum column, stored (or, on PostgreSQL, selected) as its label.
@@ -128,15 +126,7 @@ impl<'r> Columns<'r> {
     /// `Money`'s own reader parses.
     pub fn money(&self, at: usize) -> Result<Option<Money>, DbErr> {
         match self.driver {
-            Driver::Postgres(row) => {
-                if self.check_types {
-                    Self::check_type::<Option<Decimal>>(row, at).map_err(driver_error)?;
-                }
-                Ok(row
-                    .try_get_unchecked::<Option<Decimal>, _>(at)
-                    .map_err(driver_error)?
-                    .map(Money::new))
-            }
+            Driver::Postgres(row) => Ok(self.postgres::<Option<Decimal>>(row, at)?.map(Money::new)),
             Driver::Sqlite(_) => self.row.try_get_by_index(at),
         }
     }
