@@ -3,6 +3,10 @@
 //! costs every request a round trip. A user deactivated or changed in the database by
 //! anything but this replica is seen once their entry expires; sign-in and profile updates
 //! through this replica drop the entry at once, so the next request reads the row.
+//!
+//! A read of a user's row that started before their entry was dropped must not put the
+//! row it read back: each read takes a [`Ticket`] before it asks the database, and
+//! [`Callers::keep`] refuses a row whose ticket is older than the user's last drop.
 
 use std::{
     collections::HashMap,
@@ -17,9 +21,43 @@ use uuid::Uuid;
 /// a bound on memory whatever the number of callers.
 const MAX_ENTRIES: usize = 10_000;
 
+/// When a read of a user's row began, in the order of drops: taken before the read.
+#[derive(Clone, Copy, Debug)]
+pub struct Ticket(u64);
+
+enum Slot {
+    Kept {
+        until: Instant,
+        user: user::Model,
+    },
+    /// Dropped when the sequence stood at `at`: rows read on older tickets are stale.
+    Dropped {
+        at: u64,
+        until: Instant,
+    },
+}
+
+impl Slot {
+    fn live_at(&self, now: Instant) -> bool {
+        match self {
+            Slot::Kept { until, .. } | Slot::Dropped { until, .. } => now < *until,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Entries {
+    /// Counts drops; a ticket is its value when the read began.
+    sequence: u64,
+    /// Tickets below this are refused: the drops that could have made them stale are
+    /// no longer recorded one by one.
+    floor: u64,
+    slots: HashMap<Uuid, Slot>,
+}
+
 pub struct Callers {
     lifetime: Duration,
-    entries: Mutex<HashMap<Uuid, (Instant, user::Model)>>,
+    entries: Mutex<Entries>,
 }
 
 impl Callers {
@@ -33,34 +71,85 @@ impl Callers {
     /// The active user `id`, if it was seen within the lifetime.
     pub fn get(&self, id: Uuid) -> Option<user::Model> {
         let entries = self.entries();
-        let (until, user) = entries.get(&id)?;
-        (Instant::now() < *until).then(|| user.clone())
+        match entries.slots.get(&id)? {
+            Slot::Kept { until, user } if Instant::now() < *until => Some(user.clone()),
+            _ => None,
+        }
     }
 
-    /// Keeps `user`, an active user just read, for the lifetime.
-    pub fn keep(&self, user: &user::Model) {
+    /// Taken before reading a user's row, for [`Callers::keep`].
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.entries().sequence)
+    }
+
+    /// Keeps `user`, an active user read on `ticket`, for the lifetime; unless the user
+    /// was dropped since the ticket was taken, when the row read may be the old one.
+    pub fn keep(&self, ticket: Ticket, user: &user::Model) {
         if self.lifetime.is_zero() {
             return;
         }
         let now = Instant::now();
         let mut entries = self.entries();
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, (until, _)| now < *until);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
+        let dropped_since = match entries.slots.get(&user.id) {
+            Some(Slot::Dropped { at, .. }) => *at >= ticket.0,
+            _ => false,
+        };
+        if ticket.0 < entries.floor || dropped_since {
+            return;
         }
-        entries.insert(user.id, (now + self.lifetime, user.clone()));
+        if entries.slots.len() >= MAX_ENTRIES {
+            entries.make_room(now);
+        }
+        let until = now + self.lifetime;
+        entries.slots.insert(
+            user.id,
+            Slot::Kept {
+                until,
+                user: user.clone(),
+            },
+        );
     }
 
-    /// Forgets `id`, whose row this replica just changed.
+    /// Forgets `id`, whose row this replica just changed; a read that began before this
+    /// cannot put the old row back.
     pub fn forget(&self, id: Uuid) {
-        self.entries().remove(&id);
+        let now = Instant::now();
+        let mut entries = self.entries();
+        if entries.slots.len() >= MAX_ENTRIES {
+            entries.make_room(now);
+        }
+        let at = entries.sequence;
+        entries.sequence += 1;
+        // A read outlives no request: past the lifetime, and the floor raised when the
+        // record goes, nothing read before the drop is kept.
+        let until = now + self.lifetime;
+        entries.slots.insert(id, Slot::Dropped { at, until });
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Instant, user::Model)>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
         // Every operation leaves the map whole, whatever panicked while holding it.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Entries {
+    /// Drops what has expired, all of it if nothing had; a drop no longer recorded raises
+    /// the floor past it, so a stale read is still refused (at worst a fresh one too).
+    fn make_room(&mut self, now: Instant) {
+        let sequence = self.sequence;
+        let mut forgotten = false;
+        self.slots.retain(|_, slot| {
+            let live = slot.live_at(now);
+            forgotten |= !live && matches!(slot, Slot::Dropped { .. });
+            live
+        });
+        if self.slots.len() >= MAX_ENTRIES {
+            forgotten = true;
+            self.slots.clear();
+        }
+        if forgotten {
+            self.floor = sequence;
+        }
     }
 }
 
@@ -88,17 +177,44 @@ mod tests {
     fn a_kept_user_is_answered_until_forgotten() {
         let callers = Callers::new(Duration::from_secs(60));
         let olive = user();
-        callers.keep(&olive);
+        callers.keep(callers.ticket(), &olive);
         assert_eq!(callers.get(olive.id), Some(olive.clone()));
         callers.forget(olive.id);
         assert_eq!(callers.get(olive.id), None);
     }
 
     #[test]
+    fn a_read_begun_before_a_forget_does_not_put_the_old_row_back() {
+        let callers = Callers::new(Duration::from_secs(60));
+        let olive = user();
+        // A request reads Olive's row; meanwhile her profile is updated and the entry
+        // dropped; then the first read ends with the old row.
+        let before = callers.ticket();
+        callers.forget(olive.id);
+        callers.keep(before, &olive);
+        assert_eq!(callers.get(olive.id), None);
+        // A read begun after the drop is kept as usual.
+        let mut renamed = olive.clone();
+        renamed.full_name = "Olive Renamed".into();
+        callers.keep(callers.ticket(), &renamed);
+        assert_eq!(callers.get(olive.id), Some(renamed));
+    }
+
+    #[test]
+    fn a_forget_of_another_user_leaves_a_read_in_flight_alone() {
+        let callers = Callers::new(Duration::from_secs(60));
+        let (olive, max) = (user(), user());
+        let before = callers.ticket();
+        callers.forget(max.id);
+        callers.keep(before, &olive);
+        assert_eq!(callers.get(olive.id), Some(olive));
+    }
+
+    #[test]
     fn a_lifetime_of_zero_keeps_nothing() {
         let callers = Callers::new(Duration::ZERO);
         let olive = user();
-        callers.keep(&olive);
+        callers.keep(callers.ticket(), &olive);
         assert_eq!(callers.get(olive.id), None);
     }
 
@@ -106,7 +222,7 @@ mod tests {
     fn an_entry_past_its_lifetime_is_not_answered() {
         let callers = Callers::new(Duration::from_millis(1));
         let olive = user();
-        callers.keep(&olive);
+        callers.keep(callers.ticket(), &olive);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(callers.get(olive.id), None);
     }
@@ -115,8 +231,22 @@ mod tests {
     fn the_map_stays_bounded_when_every_entry_is_fresh() {
         let callers = Callers::new(Duration::from_secs(60));
         for _ in 0..=MAX_ENTRIES {
-            callers.keep(&user());
+            callers.keep(callers.ticket(), &user());
         }
-        assert!(callers.entries().len() <= MAX_ENTRIES);
+        assert!(callers.entries().slots.len() <= MAX_ENTRIES);
+    }
+
+    #[test]
+    fn a_stale_read_is_refused_even_after_its_drop_was_cleared_for_room() {
+        let callers = Callers::new(Duration::from_secs(60));
+        let olive = user();
+        let before = callers.ticket();
+        callers.forget(olive.id);
+        // Enough other callers that the record of Olive's drop is cleared away.
+        for _ in 0..=MAX_ENTRIES {
+            callers.keep(callers.ticket(), &user());
+        }
+        callers.keep(before, &olive);
+        assert_eq!(callers.get(olive.id), None);
     }
 }

@@ -48,9 +48,10 @@ pub async fn user_for_token(
     if let Some(user) = state.callers.get(user_id) {
         return Ok(Ok(user));
     }
+    let ticket = state.callers.ticket();
     Ok(match users::for_token(&state.db, user_id).await? {
         TokenUser::Active(user) => {
-            state.callers.keep(&user);
+            state.callers.keep(ticket, &user);
             Ok(user)
         }
         TokenUser::Inactive => Err(TokenRefused::Inactive),
