@@ -199,3 +199,104 @@ async fn a_phone_editing_its_own_rows_again_has_no_conflict() {
         Some(json!("New, edited"))
     );
 }
+
+/// The old backend's own suite syncs an update and a delete of rows it just made with
+/// `last_sync_timestamp: 0`, the app's first sync: with no earlier sync to weigh them
+/// against, both are applied.
+#[tokio::test]
+async fn a_first_sync_applies_an_update_and_a_delete_of_rows_the_server_has() {
+    let f = flat().await;
+    let kept = f.todo(json!({"title": "Before update"})).await;
+    let gone = f.todo(json!({"title": "To be deleted"})).await;
+    next_millisecond().await;
+
+    let body = f
+        .sync(
+            &f.owner,
+            0,
+            json!({"todos": {"updated": [{"id": kept["id"], "title": "After update", "status": "COMPLETED"}],
+                             "deleted": [gone["id"]]}}),
+        )
+        .await;
+    assert_eq!(body["conflicts"], json!([]), "{body}");
+    assert_eq!(body["not_applied"], json!([]));
+    let todos = body["todos"].as_array().expect("todos");
+    assert_eq!(todos.len(), 1, "{body}");
+    assert_eq!(todos[0]["id"], kept["id"]);
+    assert_eq!(
+        (todos[0]["title"].as_str(), todos[0]["status"].as_str()),
+        (Some("After update"), Some("completed"))
+    );
+    assert_eq!(
+        f.app.db.strings("SELECT title FROM todos").await,
+        ["After update"]
+    );
+}
+
+/// Without a base, the entry's own `updated_at` is all there is to weigh: an edit made
+/// before the server's row last changed loses to it, one made after is applied.
+#[tokio::test]
+async fn a_first_sync_edit_older_than_the_servers_row_is_a_conflict_and_a_newer_one_applies() {
+    let f = flat().await;
+    let todo = f.todo(json!({"title": "Server's"})).await;
+    let changed = todo["updated_at"].as_str().expect("updated_at").to_owned();
+
+    let stale = f
+        .sync(
+            &f.member,
+            0,
+            json!({"todos": {"updated": [{"id": todo["id"], "title": "Phone's", "updated_at": "2020-01-01T00:00:00Z"}]}}),
+        )
+        .await;
+    let conflicts = stale["conflicts"].as_array().expect("conflicts");
+    assert_eq!(conflicts.len(), 1, "{stale}");
+    assert_eq!(conflicts[0]["conflict_type"], "UPDATE_UPDATE");
+    assert_eq!(conflicts[0]["local_version"], "2020-01-01T00:00:00.000000Z");
+    assert_eq!(conflicts[0]["server_version"], changed);
+    assert_eq!(
+        f.app.db.strings("SELECT title FROM todos").await,
+        ["Server's"]
+    );
+
+    let newer = f
+        .sync(
+            &f.member,
+            0,
+            json!({"todos": {"updated": [{"id": todo["id"], "title": "Phone's", "updated_at": "2099-01-01T00:00:00Z"}]}}),
+        )
+        .await;
+    assert_eq!(newer["conflicts"], json!([]), "{newer}");
+    assert_eq!(newer["not_applied"], json!([]));
+    assert_eq!(
+        f.app.db.strings("SELECT title FROM todos").await,
+        ["Phone's"]
+    );
+}
+
+/// A deletion is evidence enough on a first sync too: an edit of a row deleted on the
+/// server does not bring it back.
+#[tokio::test]
+async fn a_first_sync_edit_of_a_row_deleted_on_the_server_is_still_a_conflict() {
+    let f = flat().await;
+    let todo = f.todo(json!({"title": "Bins"})).await;
+    let (status, _) = f
+        .app
+        .delete(
+            &format!("/api/v1/todos/{}", todo["id"].as_str().expect("id")),
+            &f.owner,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let body = f
+        .sync(
+            &f.member,
+            0,
+            json!({"todos": {"updated": [{"id": todo["id"], "title": "Bins", "updated_at": "2099-01-01T00:00:00Z"}]}}),
+        )
+        .await;
+    assert_eq!(
+        body["conflicts"][0]["conflict_type"], "UPDATE_DELETE",
+        "{body}"
+    );
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 0);
+}

@@ -192,7 +192,8 @@ impl SyncApi {
     /// Apply the app's offline changes and answer every row of the household changed, and
     /// every id deleted, since `last_sync_timestamp`. An update or delete of a row changed
     /// on the server after `last_sync_timestamp` is a conflict, and the server's version
-    /// wins.
+    /// wins. On a first sync (`last_sync_timestamp` 0) there is nothing to weigh an edit
+    /// against but its own `updated_at`: it loses only to a server row changed after it.
     #[oai(path = "/api/v1/sync", method = "post", operation_id = "sync")]
     async fn sync(
         &self,
@@ -216,14 +217,7 @@ impl SyncApi {
             .flat_map(|(kind, changes)| entries(kind, household_id, changes.0.unwrap_or_default()))
             .collect();
         let last_sync = since(last_sync_timestamp);
-        let outcome = sync::apply(
-            &state.db,
-            auth.0.id,
-            household_id,
-            last_sync.unwrap_or(DateTime::UNIX_EPOCH.naive_utc()),
-            entries,
-        )
-        .await?;
+        let outcome = sync::apply(&state.db, auth.0.id, household_id, last_sync, entries).await?;
         let server_timestamp = chrono::Utc::now().timestamp_millis();
         let feed = feed::changed_since(&state.db, household_id, last_sync).await?;
         Ok(Json(SyncResponse {

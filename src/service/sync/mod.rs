@@ -11,7 +11,7 @@ mod versions;
 
 use std::{collections::HashSet, fmt};
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::{DateTime, NaiveDateTime, TimeDelta};
 use uuid::Uuid;
 
 use super::{
@@ -230,12 +230,12 @@ enum Applied {
 }
 
 /// Applies `entries` in order for `user_id`, a member of `household_id`, whose last sync
-/// was at `last_sync`.
+/// was at `last_sync` (none: the client has never synced).
 pub async fn apply(
     db: &Db,
     user_id: Uuid,
     household_id: Uuid,
-    last_sync: NaiveDateTime,
+    last_sync: Option<NaiveDateTime>,
     entries: Vec<Entry>,
 ) -> ServiceResult<Outcome> {
     membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
@@ -264,7 +264,11 @@ pub async fn apply(
                             let applied = if written.contains(&(kind, row)) {
                                 in_savepoint(txn, caller, change).await?
                             } else {
-                                guarded(txn, caller, household_id, kind, last_sync, change).await?
+                                let base = Base {
+                                    last_sync,
+                                    client_version,
+                                };
+                                guarded(txn, caller, household_id, kind, base, change).await?
                             };
                             match applied {
                                 Applied::Yes => {
@@ -277,7 +281,9 @@ pub async fn apply(
                                         kind,
                                         operation,
                                         id: row,
-                                        local_version: client_version.unwrap_or(last_sync),
+                                        local_version: client_version
+                                            .or(last_sync)
+                                            .unwrap_or(DateTime::UNIX_EPOCH.naive_utc()),
                                         server_version,
                                         conflict,
                                     });
@@ -308,24 +314,46 @@ pub async fn apply(
     Ok(outcome)
 }
 
-/// Applies `change` unless the server's row won: it changed after `last_sync`, or it was
-/// deleted. A delete of a row already deleted is done.
+/// What an entry's edit is weighed against.
+#[derive(Clone, Copy)]
+struct Base {
+    /// The client's last sync; none on its first.
+    last_sync: Option<NaiveDateTime>,
+    /// The `updated_at` the entry carried.
+    client_version: Option<NaiveDateTime>,
+}
+
+impl Base {
+    /// Whether a row that last changed at `changed` wins over the entry. After a sync, a
+    /// change since it does: the client edited an older version. Without one there is no
+    /// version the client saw to compare with, so only a row newer than the entry's own
+    /// `updated_at` wins; an entry without one is applied.
+    fn server_wins(self, changed: NaiveDateTime) -> bool {
+        match (self.last_sync, self.client_version) {
+            // The answer's `server_timestamp` is in whole milliseconds, below the moment
+            // the client's own writes of its last sync carry: within the millisecond
+            // after it, a change is taken for the client's own.
+            (Some(last_sync), _) => changed >= last_sync + TimeDelta::milliseconds(1),
+            (None, Some(edited)) => changed > edited,
+            (None, None) => false,
+        }
+    }
+}
+
+/// Applies `change` unless the server's row won (see [`Base::server_wins`]), or it was
+/// deleted on the server. A delete of a row already deleted is done.
 async fn guarded(
     txn: &Txn,
     caller: Caller,
     household_id: Uuid,
     kind: RowKind,
-    last_sync: NaiveDateTime,
+    base: Base,
     change: Change,
 ) -> ServiceResult<Applied> {
     let id = change.id();
     if !change.is_create() {
-        // The answer's `server_timestamp` is in whole milliseconds, below the moment the
-        // client's own writes of its last sync carry: within the millisecond after it, a
-        // change is taken for the client's own.
-        let after = last_sync + TimeDelta::milliseconds(1);
         match versions::changed_at(txn, kind, household_id, id).await? {
-            Some(changed) if changed >= after => {
+            Some(changed) if base.server_wins(changed) => {
                 return Ok(Applied::Lost(ConflictKind::ChangedOnServer, changed));
             }
             Some(_) => return in_savepoint(txn, caller, change).await,
