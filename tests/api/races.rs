@@ -188,6 +188,33 @@ async fn twenty_flatmates_naming_the_same_category_at_once_make_one() {
 }
 
 #[tokio::test]
+async fn ten_categories_of_one_name_without_a_household_at_once_make_one() {
+    let f = crate::harness::flat().await;
+    let creates = (0..10).map(|_| {
+        f.app.post(
+            "/api/v1/shopping-lists/categories",
+            &f.owner,
+            json!({"name": "Dairy"}),
+        )
+    });
+    let answers = join_all(creates).await;
+    let created = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) || '' FROM item_categories WHERE name = 'Dairy'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn twenty_invites_to_one_email_at_once_leave_one_pending() {
     let f = crate::harness::flat().await;
     let path = format!("/api/v1/households/{}/invite", f.household);

@@ -270,7 +270,8 @@ async fn migrate_command_applies_migrations_and_exits() {
         [
             "m20251101_000001_initial_schema",
             "m20251127_000002_idempotency_keys",
-            "m20251203_000003_sync_deletions"
+            "m20251203_000003_sync_deletions",
+            "m20251207_000004_category_owners"
         ]
     );
     let tables = db

@@ -2,7 +2,9 @@
 //! exact to the cent, and items that can only be reached through their own household.
 
 use poem::http::{Method, StatusCode};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::harness::{Flat, flat};
 
@@ -443,10 +445,18 @@ async fn delete_item_of_a_list() {
     );
 }
 
+fn category_names(body: Value) -> Vec<String> {
+    body.as_array()
+        .expect("array")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
 #[tokio::test]
-async fn categories_route_is_reached_and_holds_global_and_household_ones() {
+async fn categories_route_is_reached_and_holds_the_households_and_the_callers_own() {
     let f = flat().await;
-    let (status, global) = f
+    let (status, own) = f
         .app
         .post(
             "/api/v1/shopping-lists/categories",
@@ -455,7 +465,7 @@ async fn categories_route_is_reached_and_holds_global_and_household_ones() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(global["household_id"], Value::Null);
+    assert_eq!(own["household_id"], Value::Null);
     let (status, _) = f
         .app
         .post(
@@ -475,11 +485,12 @@ async fn categories_route_is_reached_and_holds_global_and_household_ones() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["detail"], "Category with this name already exists");
+    // Olive's "Dairy" is hers; her own second one is refused, Max may make his own.
     let (status, body) = f
         .app
         .post(
             "/api/v1/shopping-lists/categories",
-            &f.member,
+            &f.owner,
             json!({"name": "Dairy"}),
         )
         .await;
@@ -490,34 +501,35 @@ async fn categories_route_is_reached_and_holds_global_and_household_ones() {
             Some("Category with this name already exists")
         )
     );
-
-    let names = |body: Value| -> Vec<String> {
-        body.as_array()
-            .expect("array")
-            .iter()
-            .map(|c| c["name"].as_str().expect("name").to_owned())
-            .collect()
-    };
-    let (status, all) = f
+    let (status, _) = f
         .app
-        .get(
-            &format!(
-                "/api/v1/shopping-lists/categories?household_id={}",
-                f.household
-            ),
+        .post(
+            "/api/v1/shopping-lists/categories",
             &f.member,
+            json!({"name": "Dairy, Max's"}),
         )
         .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let household_list = format!(
+        "/api/v1/shopping-lists/categories?household_id={}",
+        f.household
+    );
+    let (status, all) = f.app.get(&household_list, &f.member).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(names(all), ["Dairy", "Pets"]);
+    assert_eq!(category_names(all), ["Dairy, Max's", "Pets"]);
     assert_eq!(
-        names(
+        category_names(f.app.get(&household_list, &f.owner).await.1),
+        ["Dairy", "Pets"]
+    );
+    assert_eq!(
+        category_names(
             f.app
                 .get("/api/v1/shopping-lists/categories", &f.member)
                 .await
                 .1
         ),
-        ["Dairy"]
+        ["Dairy, Max's"]
     );
     let (status, _) = f
         .app
@@ -528,6 +540,61 @@ async fn categories_route_is_reached_and_holds_global_and_household_ones() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Anyone may make a category without a household (the old backend's suite expects 201),
+/// but it is theirs: a stranger's never reaches a household's picker. The shared ones
+/// (made by the old backend, with no owner on record) reach every household's.
+#[tokio::test]
+async fn a_strangers_category_without_a_household_is_never_in_a_households_list() {
+    let f = flat().await;
+    let stranger = f.app.user("Olga").await;
+    let (status, made) = f
+        .app
+        .post(
+            "/api/v1/shopping-lists/categories",
+            &stranger,
+            json!({"name": "Olga was here, buy crypto"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    // As the old backend's migrations seeded its defaults: no household, no owner.
+    entities::item_category::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set("Produce".into()),
+        icon: Set(None),
+        color: Set(None),
+        household_id: Set(None),
+        created_at: Set(chrono::Utc::now().naive_utc()),
+    }
+    .insert(f.app.state.db.connection())
+    .await
+    .expect("a shared category");
+
+    let household_list = format!(
+        "/api/v1/shopping-lists/categories?household_id={}",
+        f.household
+    );
+    for user in [&f.owner, &f.member] {
+        let (status, body) = f.app.get(&household_list, user).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(category_names(body), ["Produce"]);
+    }
+    assert_eq!(
+        category_names(
+            f.app
+                .get("/api/v1/shopping-lists/categories", &stranger)
+                .await
+                .1
+        ),
+        ["Olga was here, buy crypto", "Produce"]
+    );
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) || '' FROM category_owners")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]

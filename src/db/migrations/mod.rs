@@ -4,6 +4,7 @@
 mod m20251101_000001_initial_schema;
 mod m20251127_000002_idempotency_keys;
 mod m20251203_000003_sync_deletions;
+mod m20251207_000004_category_owners;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251101_000001_initial_schema::Migration),
             Box::new(m20251127_000002_idempotency_keys::Migration),
             Box::new(m20251203_000003_sync_deletions::Migration),
+            Box::new(m20251207_000004_category_owners::Migration),
         ]
     }
 }

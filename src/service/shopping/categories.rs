@@ -1,23 +1,47 @@
-//! Item categories: the global ones and a household's own, and creating one.
+//! Item categories: the shared ones every household sees, a household's own, and a
+//! user's own. A category made without a household is its creator's: nobody else's
+//! picker lists it, so nobody can write into every household's list. Who made one is kept
+//! in the service's own table `category_owners` (the ten tables stay as they are); a
+//! category without a household and without an owner there is shared (the old backend's
+//! seeded defaults, and whatever it made before this rule).
 
 use chrono::Utc;
 use entities::item_category;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
 use super::CATEGORY_EXISTS;
 use crate::{
-    db::Db,
+    db::{Db, Txn},
     service::{
         ServiceError, ServiceResult,
         access::{Caller, WhenMissing, membership, require_member},
+        locks::hold_user,
     },
 };
 
-/// An item category to create; without a household it is global.
+pub mod owner {
+    use sea_orm::entity::prelude::*;
+
+    /// Who made a category that has no household.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "category_owners")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub category_id: Uuid,
+        pub user_id: Uuid,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// An item category to create; without a household it is the creator's own.
 pub struct NewCategory {
     pub id: Uuid,
     pub name: String,
@@ -26,7 +50,21 @@ pub struct NewCategory {
     pub household_id: Option<Uuid>,
 }
 
-/// The global categories, and the household's when one is given, by name.
+/// The categories without a household that `user_id` sees: the shared ones and their own,
+/// never another user's.
+fn without_household_for(user_id: Uuid) -> Condition {
+    let others = owner::Entity::find()
+        .select_only()
+        .column(owner::Column::CategoryId)
+        .filter(owner::Column::UserId.ne(user_id))
+        .into_query();
+    Condition::all()
+        .add(item_category::Column::HouseholdId.is_null())
+        .add(item_category::Column::Id.not_in_subquery(others))
+}
+
+/// The shared categories and the caller's own, and the household's when one is given, by
+/// name.
 pub async fn categories(
     db: &Db,
     user_id: Uuid,
@@ -37,7 +75,7 @@ pub async fn categories(
     }
     Ok(db
         .read(|conn| async move {
-            let mut scope = Condition::any().add(item_category::Column::HouseholdId.is_null());
+            let mut scope = Condition::any().add(without_household_for(user_id));
             if let Some(household_id) = household_id {
                 scope = scope.add(item_category::Column::HouseholdId.eq(household_id));
             }
@@ -50,8 +88,9 @@ pub async fn categories(
         .await?)
 }
 
-/// Creates a category, refused when its scope (global, or the household) has one of that
-/// name already.
+/// Creates a category, refused when its scope has one of that name already: the
+/// household, or, without one, what the creator sees without a household (the shared
+/// categories and their own).
 pub async fn create_category(
     db: &Db,
     user_id: Uuid,
@@ -61,22 +100,13 @@ pub async fn create_category(
         Box::pin(async move {
             match new.household_id {
                 Some(household_id) => {
+                    // A household's names are unique by `uq_category_name_household` (see
+                    // `constraints`).
                     require_member(txn, Caller::user(user_id), household_id).await?;
                 }
-                // A household's names are unique by `uq_category_name_household` (see
-                // `constraints`); global ones have no household, and NULLs never collide.
-                None => {
-                    let duplicate = item_category::Entity::find()
-                        .filter(item_category::Column::Name.eq(new.name.as_str()))
-                        .filter(item_category::Column::HouseholdId.is_null())
-                        .one(txn)
-                        .await?;
-                    if duplicate.is_some() {
-                        return Err(ServiceError::Refused(CATEGORY_EXISTS.into()));
-                    }
-                }
+                None => refuse_a_taken_name(txn, user_id, &new.name).await?,
             }
-            Ok(item_category::ActiveModel {
+            let category = item_category::ActiveModel {
                 id: Set(new.id),
                 name: Set(new.name),
                 icon: Set(new.icon),
@@ -85,10 +115,35 @@ pub async fn create_category(
                 created_at: Set(Utc::now().naive_utc()),
             }
             .insert(txn)
-            .await?)
+            .await?;
+            if category.household_id.is_none() {
+                owner::ActiveModel {
+                    category_id: Set(category.id),
+                    user_id: Set(user_id),
+                }
+                .insert(txn)
+                .await?;
+            }
+            Ok(category)
         })
     })
     .await
+}
+
+/// Refused when `user_id` sees a category named `name` without a household. NULL
+/// households never collide in the schema's unique constraint, so the user is held to
+/// the end of the transaction: two such creations of theirs at once take turns.
+async fn refuse_a_taken_name(txn: &Txn, user_id: Uuid, name: &str) -> ServiceResult<()> {
+    hold_user(txn, user_id).await?;
+    let duplicate = item_category::Entity::find()
+        .filter(item_category::Column::Name.eq(name))
+        .filter(without_household_for(user_id))
+        .one(txn)
+        .await?;
+    match duplicate {
+        Some(_) => Err(ServiceError::Refused(CATEGORY_EXISTS.into())),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +174,38 @@ mod tests {
             .expect("the household's");
         let again = create_category(&db, olive, category(Some(flat))).await;
         assert!(matches!(again, Err(ServiceError::Refused(m)) if m == CATEGORY_EXISTS));
+        let again = create_category(&db, olive, category(None)).await;
+        assert!(matches!(again, Err(ServiceError::Refused(m)) if m == CATEGORY_EXISTS));
+        // Olive's own "Dairy" is hers: another user may have one of their own.
+        let max = user(&db, "max").await;
+        create_category(&db, max, category(None))
+            .await
+            .expect("Max's own");
+    }
+
+    #[tokio::test]
+    async fn a_category_made_without_a_household_is_listed_for_its_creator_only() {
+        let db = memory_db().await;
+        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
+        let (flat, _) = household_with_list(&db, olive, "Flat").await;
+        create_category(
+            &db,
+            max,
+            NewCategory {
+                id: Uuid::new_v4(),
+                name: "Max's".into(),
+                icon: None,
+                color: None,
+                household_id: None,
+            },
+        )
+        .await
+        .expect("create");
+        let names =
+            |list: Vec<item_category::Model>| list.into_iter().map(|c| c.name).collect::<Vec<_>>();
+        let olives = categories(&db, olive, Some(flat)).await.expect("list");
+        assert!(olives.is_empty(), "{:?}", names(olives));
+        let maxs = categories(&db, max, None).await.expect("list");
+        assert_eq!(names(maxs), ["Max's"]);
     }
 }
