@@ -27,7 +27,8 @@ pub mod entity {
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "idempotency_keys")]
     pub struct Model {
-        /// Whose key it is: a digest of the request's credentials.
+        /// Whose key it is, for which operation: a digest of the user and the method
+        /// and path template.
         #[sea_orm(primary_key, auto_increment = false)]
         pub scope: String,
         #[sea_orm(primary_key, auto_increment = false)]

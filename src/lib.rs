@@ -43,7 +43,6 @@ pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
     // The document is built once, here: what `/openapi.json` serves is what the routes
     // table reads.
     let route_table = Arc::new(RouteTable::new(&api.spec()));
-    let db = state.db.clone();
     // A claim older than the deadline belongs to a request that can no longer answer.
     let stale_after = state.settings.request_timeout + std::time::Duration::from_secs(5);
     let unreleased = idempotency::UnreleasedKeys::default();
@@ -59,7 +58,6 @@ pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
                 middleware::idempotency::layer(
                     next,
                     req,
-                    db.clone(),
                     stale_after,
                     unreleased.clone(),
                     keys_table.clone(),

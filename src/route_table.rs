@@ -10,6 +10,8 @@ use poem::http::Method;
 
 /// One path template of the document, `/api/v1/todos/{todo_id}`, split into segments.
 struct Template {
+    /// As the document writes it.
+    path: String,
     /// `None` for a `{parameter}` segment, which matches any one segment.
     segments: Vec<Option<String>>,
     methods: Vec<Method>,
@@ -66,7 +68,11 @@ impl RouteTable {
                         (!parameter).then(|| segment.to_owned())
                     })
                     .collect();
-                table.templates.push(Template { segments, methods });
+                table.templates.push(Template {
+                    path: path.clone(),
+                    segments,
+                    methods,
+                });
             }
         }
         table
@@ -77,16 +83,20 @@ impl RouteTable {
         self.operations.get(operation_id).map(String::as_str)
     }
 
+    /// The template the router serves `path` from: the most specific one that matches.
+    fn route(&self, path: &str) -> Option<&Template> {
+        let segments: Vec<&str> = split(path).collect();
+        self.templates
+            .iter()
+            .filter(|template| template.matches(&segments))
+            .max_by_key(|template| template.specificity())
+    }
+
     /// The methods the router answers at `path`, in the document's (alphabetical) order and
     /// with `HEAD` after `GET` (poem answers `HEAD` wherever it routes `GET`); `None` when no
     /// route matches `path`.
     pub fn allowed(&self, path: &str) -> Option<Vec<Method>> {
-        let segments: Vec<&str> = split(path).collect();
-        let route = self
-            .templates
-            .iter()
-            .filter(|template| template.matches(&segments))
-            .max_by_key(|template| template.specificity())?;
+        let route = self.route(path)?;
         let mut methods = Vec::with_capacity(route.methods.len() + 1);
         for method in &route.methods {
             methods.push(method.clone());
@@ -97,10 +107,13 @@ impl RouteTable {
         Some(methods)
     }
 
-    /// Whether `method` at `path` reaches an operation (rather than a 404 or 405).
-    pub fn routes(&self, method: &Method, path: &str) -> bool {
-        self.allowed(path)
-            .is_some_and(|methods| methods.contains(method))
+    /// The path template of the operation `method` at `path` reaches; `None` when the
+    /// router answers it with a 404 or 405.
+    pub fn operation_at(&self, method: &Method, path: &str) -> Option<&str> {
+        let route = self.route(path)?;
+        let routed = route.methods.contains(method)
+            || (method == Method::HEAD && route.methods.contains(&Method::GET));
+        routed.then_some(route.path.as_str())
     }
 
     /// The value of an `Allow` header for `path`.
@@ -175,12 +188,18 @@ mod tests {
     }
 
     #[test]
-    fn routes_only_listed_methods() {
+    fn routes_only_listed_methods_to_their_template() {
         let table = RouteTable::new(DOCUMENT);
-        assert!(table.routes(&Method::POST, "/api/v1/sync"));
-        assert!(table.routes(&Method::HEAD, "/api/v1/households/mine"));
-        assert!(!table.routes(&Method::PUT, "/api/v1/sync"));
-        assert!(!table.routes(&Method::POST, "/api/v1/unknown"));
+        assert_eq!(
+            table.operation_at(&Method::POST, "/api/v1/sync"),
+            Some("/api/v1/sync")
+        );
+        assert_eq!(
+            table.operation_at(&Method::HEAD, "/api/v1/households/mine"),
+            Some("/api/v1/households/mine")
+        );
+        assert_eq!(table.operation_at(&Method::PUT, "/api/v1/sync"), None);
+        assert_eq!(table.operation_at(&Method::POST, "/api/v1/unknown"), None);
     }
 
     #[test]
@@ -193,9 +212,12 @@ mod tests {
     #[test]
     fn the_services_document_routes_its_operations() {
         let table = RouteTable::new(&crate::api::service().spec());
-        assert!(table.routes(&Method::POST, "/api/v1/sync"));
-        assert!(table.routes(&Method::DELETE, "/api/v1/todos/x"));
-        assert!(!table.routes(&Method::POST, "/api/v1/todos/x"));
+        assert!(table.operation_at(&Method::POST, "/api/v1/sync").is_some());
+        assert_eq!(
+            table.operation_at(&Method::DELETE, "/api/v1/todos/x"),
+            Some("/api/v1/todos/{todo_id}")
+        );
+        assert_eq!(table.operation_at(&Method::POST, "/api/v1/todos/x"), None);
         assert_eq!(table.template("get_todo"), Some("/api/v1/todos/{todo_id}"));
     }
 }

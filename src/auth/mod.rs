@@ -11,8 +11,12 @@ use crate::{
     state::AppState,
 };
 use entities::user;
-use poem::Request;
+use poem::{
+    Request,
+    web::headers::{self, HeaderMapExt},
+};
 use poem_openapi::{SecurityScheme, auth::Bearer};
+use uuid::Uuid;
 
 pub const INVALID_CREDENTIALS: &str = "Could not validate credentials";
 
@@ -59,7 +63,42 @@ pub async fn user_for_token(
     })
 }
 
+/// A request's bearer token and the active user it names, found by a layer in front of
+/// the operation (the idempotency layer, which keeps keys per user): the operation's
+/// checker takes it instead of asking again.
+#[derive(Clone)]
+struct SignedIn {
+    token: String,
+    user: user::Model,
+}
+
+/// The active user `req`'s bearer token names, remembered on the request for its
+/// operation; none without a token that signs anyone in (the operation then answers 401,
+/// or 400 for an inactive user, as it would anyway).
+pub async fn signed_in(state: &AppState, req: &mut Request) -> Result<Option<Uuid>, ApiError> {
+    let Some(bearer) = req
+        .headers()
+        .typed_get::<headers::Authorization<headers::authorization::Bearer>>()
+    else {
+        return Ok(None);
+    };
+    let token = bearer.token().to_owned();
+    Ok(match user_for_token(state, &token).await? {
+        Ok(user) => {
+            let id = user.id;
+            req.extensions_mut().insert(SignedIn { token, user });
+            Some(id)
+        }
+        Err(_) => None,
+    })
+}
+
 async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<user::Model> {
+    if let Some(signed_in) = req.extensions().get::<SignedIn>()
+        && signed_in.token == bearer.token
+    {
+        return Ok(signed_in.user.clone());
+    }
     let state = req.data::<AppState>().ok_or_else(|| {
         poem::Error::from_string(
             "application state missing",

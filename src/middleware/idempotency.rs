@@ -1,6 +1,13 @@
-//! The `Idempotency-Key` header on writes: a repeat of a request (same key, same caller,
-//! same method, path and body) gets the first answer again and changes nothing; the same
-//! key with another request is 422; a repeat while the first still runs is 409.
+//! The `Idempotency-Key` header on writes: a repeat of a request (same key, same user,
+//! same operation, and the same path, query and body) gets the first answer again and
+//! changes nothing; the same key with another request of that operation is 422; a repeat
+//! while the first still runs is 409.
+//!
+//! A key is the signed-in user's, for one operation (method and path template), as the
+//! IETF draft scopes a key to its resource: a token refreshed between an attempt and its
+//! retry is the same user, and the same key sent to another operation is another key. So
+//! the caller is authenticated first, and a request that is not is left to its operation's
+//! 401 without touching the store.
 
 use std::sync::Arc;
 
@@ -8,7 +15,7 @@ use std::{borrow::Cow, time::Duration};
 
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response,
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{Method, StatusCode},
 };
 use poem_openapi::{
     OpenApi,
@@ -16,13 +23,15 @@ use poem_openapi::{
     types::Type,
 };
 use ring::digest::{Context, SHA256};
+use uuid::Uuid;
 
 use super::error_converter;
 use crate::{
-    db::Db,
+    auth,
     error::{ApiError, ValidationDetail},
     idempotency::{self, Claim, UnreleasedKeys},
     route_table::RouteTable,
+    state::AppState,
 };
 
 pub const HEADER: &str = "idempotency-key";
@@ -158,12 +167,20 @@ fn invalid_key() -> ApiError {
     }])
 }
 
+/// The scope keys are kept under: the user, and the operation (method and template).
+fn scope_of(user_id: Uuid, method: &Method, template: &str) -> String {
+    hex_digest(&[
+        user_id.as_bytes(),
+        method.as_str().as_bytes(),
+        template.as_bytes(),
+    ])
+}
+
 /// `stale_after`: how long a claim without an answer may stand before it is taken to
 /// belong to a request that died; longer than the request deadline.
 pub async fn layer<E: Endpoint>(
     next: E,
     mut req: Request,
-    db: Db,
     stale_after: Duration,
     unreleased: UnreleasedKeys,
     route_table: Arc<RouteTable>,
@@ -171,23 +188,31 @@ pub async fn layer<E: Endpoint>(
     // Sign-in answers carry access tokens, which are not to be kept at rest; repeating a
     // sign-in is harmless anyway. A request the router will refuse (no such route, or not
     // with this method) gets the router's 404 or 405 whatever its key, and keeps nothing.
-    let writes = takes_a_key(req.method(), req.uri().path())
-        && route_table.routes(req.method(), req.uri().path());
-    let key = req
-        .headers()
-        .get(HEADER)
-        .map(|value| value.to_str().map(str::to_owned));
-    let key = match (writes, key) {
-        (false, _) | (true, None) => return next.call(req).await.map(IntoResponse::into_response),
-        (true, Some(Ok(key))) if is_valid(&key) => key,
-        (true, Some(_)) => return Ok(invalid_key().into_response()),
+    let operation = takes_a_key(req.method(), req.uri().path())
+        .then(|| route_table.operation_at(req.method(), req.uri().path()))
+        .flatten();
+    let (Some(template), Some(key)) = (operation, req.headers().get(HEADER).cloned()) else {
+        return next.call(req).await.map(IntoResponse::into_response);
+    };
+    let state = req.data::<AppState>().cloned().ok_or_else(|| {
+        poem::Error::from_string(
+            "application state missing",
+            StatusCode::INTERNAL_SERVER_ERROR,
+        )
+    })?;
+    let db = state.db.clone();
+    let user_id = match auth::signed_in(&state, &mut req).await {
+        Err(err) => return Ok(err.into_response()),
+        Ok(Some(user_id)) => user_id,
+        // The operation answers 401 (or 400 for an inactive user) before it does anything.
+        Ok(None) => return next.call(req).await.map(IntoResponse::into_response),
+    };
+    let key = match key.to_str() {
+        Ok(key) if is_valid(key) => key.to_owned(),
+        _ => return Ok(invalid_key().into_response()),
     };
     let body = req.take_body().into_bytes().await?;
-    let credentials = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map_or(&b""[..], HeaderValue::as_bytes);
-    let scope = hex_digest(&[credentials]);
+    let scope = scope_of(user_id, req.method(), template);
     let target = req.uri().path_and_query().map_or("", |p| p.as_str());
     let request_hash = hex_digest(&[req.method().as_str().as_bytes(), target.as_bytes(), &body]);
     req.set_body(Body::from_bytes(body));
@@ -233,9 +258,8 @@ pub async fn layer<E: Endpoint>(
         Err(err) => error_converter::respond(err),
     };
     let status = response.status();
-    // After a 5xx nothing was kept: the client may try again with the same key. A 401 did
-    // nothing either, and keeping it would let anyone without credentials fill the table.
-    if status.is_server_error() || status == StatusCode::UNAUTHORIZED {
+    // After a 5xx nothing was kept: the client may try again with the same key.
+    if status.is_server_error() {
         if let Err(err) = idempotency::release(&db, &scope, &key, claimed_at).await {
             tracing::warn!(error = %err, "could not release an idempotency key; retrying in the background");
             unreleased.hand_over(db, scope, key, claimed_at, stale_after);
@@ -255,7 +279,10 @@ pub async fn layer<E: Endpoint>(
 
 #[cfg(test)]
 mod tests {
-    use super::{hex_digest, is_valid};
+    use poem::http::Method;
+    use uuid::Uuid;
+
+    use super::{hex_digest, is_valid, scope_of};
 
     #[test]
     fn keys_are_one_to_255_visible_characters() {
@@ -267,6 +294,28 @@ mod tests {
         assert!(!is_valid("has space"));
         assert!(!is_valid("tab\tkey"));
         assert!(!is_valid("clé"));
+    }
+
+    #[test]
+    fn a_scope_is_one_users_one_operation() {
+        let (olive, max) = (Uuid::new_v4(), Uuid::new_v4());
+        let todos = "/api/v1/todos";
+        assert_eq!(
+            scope_of(olive, &Method::POST, todos),
+            scope_of(olive, &Method::POST, todos)
+        );
+        assert_ne!(
+            scope_of(olive, &Method::POST, todos),
+            scope_of(max, &Method::POST, todos)
+        );
+        assert_ne!(
+            scope_of(olive, &Method::POST, todos),
+            scope_of(olive, &Method::POST, "/api/v1/expenses")
+        );
+        assert_ne!(
+            scope_of(olive, &Method::PUT, "/api/v1/todos/{todo_id}"),
+            scope_of(olive, &Method::DELETE, "/api/v1/todos/{todo_id}")
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `Idempotency-Key` on writes: a repeat answers the first response and writes nothing,
-//! across replicas too; another request under the same key is 422; a repeat while the
-//! first runs is 409; a key is kept for 24 hours; a failure or a 401 keeps nothing, even
-//! when the database refuses to forget the key at first.
+//! across replicas and token refreshes too; another request under the same key is 422; a
+//! repeat while the first runs is 409; a key is the user's, for one operation; a key is
+//! kept for 24 hours; a failure keeps nothing, even when the database refuses to forget
+//! the key at first; a request without credentials is 401 and never touches the store.
 
 use std::time::{Duration, Instant};
 
@@ -157,6 +158,141 @@ async fn keys_belong_to_their_caller() {
     .await;
     theirs.assert_status(StatusCode::CREATED);
     assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 2);
+}
+
+/// The same user signed in again, or with a refreshed token: the retry of a write that
+/// timed out is the same request, whatever token carries it.
+#[tokio::test]
+async fn the_same_key_from_a_second_token_of_the_same_user_replays_and_writes_once() {
+    let f = flat().await;
+    let token = flatmates::auth::jwt::issue(
+        f.owner.id,
+        &f.app.state.settings.secret_key,
+        Duration::from_secs(7200),
+    )
+    .expect("token");
+    assert_ne!(token, f.owner.token);
+    let refreshed = TestUser {
+        id: f.owner.id,
+        email: f.owner.email.clone(),
+        token,
+    };
+    let body = json!({"household_id": f.household, "title": "Bins"});
+    let first = post_with_key(&f, &f.owner, "todo-1", body.clone()).await;
+    first.assert_status(StatusCode::CREATED);
+    let first = json_of(first).await;
+    let retry = post_with_key(&f, &refreshed, "todo-1", body).await;
+    retry.assert_status(StatusCode::CREATED);
+    retry.assert_header("idempotent-replayed", "true");
+    assert_eq!(json_of(retry).await, first);
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 1);
+}
+
+/// A key names one request of one operation: the same key on another operation is
+/// another key, not a mismatch.
+#[tokio::test]
+async fn the_same_key_on_another_operation_is_another_key() {
+    let f = flat().await;
+    let created = post_with_key(
+        &f,
+        &f.owner,
+        "k-1",
+        json!({"household_id": f.household, "title": "Bins"}),
+    )
+    .await;
+    created.assert_status(StatusCode::CREATED);
+    let id = json_of(created).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let updated = f
+        .app
+        .client
+        .put(format!("/api/v1/todos/{id}"))
+        .header("Authorization", format!("Bearer {}", f.owner.token))
+        .header("Idempotency-Key", "k-1")
+        .body_json(&json!({"title": "Bins out"}))
+        .send()
+        .await;
+    updated.assert_status_is_ok();
+    assert!(!updated.0.headers().contains_key("idempotent-replayed"));
+    assert_eq!(
+        f.app.db.strings("SELECT title FROM todos").await,
+        ["Bins out"]
+    );
+    // Within the one operation, another request under the key is still 422.
+    let other = f
+        .app
+        .client
+        .put(format!("/api/v1/todos/{id}"))
+        .header("Authorization", format!("Bearer {}", f.owner.token))
+        .header("Idempotency-Key", "k-1")
+        .body_json(&json!({"title": "Dishes"}))
+        .send()
+        .await;
+    other.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Without credentials a write is 401 whatever key it carries, valid or not, one at a
+/// time or ten at once, and the key store is never written.
+#[tokio::test]
+async fn requests_without_credentials_are_401_and_never_touch_the_key_store() {
+    let f = flat().await;
+    let body = json!({"household_id": f.household, "title": "Bins"});
+    let without = |key: &str| {
+        f.app
+            .client
+            .post("/api/v1/todos")
+            .header("Idempotency-Key", key)
+            .body_json(&body)
+            .send()
+    };
+    for key in ["one-key", "has space"] {
+        let response = without(key).await;
+        response.assert_status(StatusCode::UNAUTHORIZED);
+        assert_eq!(json_of(response).await["error"], "unauthorized");
+    }
+    let keys = "SELECT COUNT(*) || '' FROM idempotency_keys";
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let watch = async {
+        let mut most = 0;
+        while !done.load(std::sync::atomic::Ordering::Acquire) {
+            most = most.max(f.app.count(keys).await);
+        }
+        most
+    };
+    let ten = async {
+        let answers = futures_util::future::join_all((0..10).map(|_| without("one-key"))).await;
+        done.store(true, std::sync::atomic::Ordering::Release);
+        answers
+    };
+    let (answers, most) = tokio::join!(ten, watch);
+    for response in answers {
+        response.assert_status(StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(most, 0, "a key was claimed while the requests ran");
+    for (method, path) in [
+        (
+            poem::http::Method::DELETE,
+            format!("/api/v1/shopping-items/{}", uuid::Uuid::new_v4()),
+        ),
+        (
+            poem::http::Method::PATCH,
+            format!("/api/v1/todos/{}/status", uuid::Uuid::new_v4()),
+        ),
+    ] {
+        let response = f
+            .app
+            .client
+            .request(method, path)
+            .header("Idempotency-Key", "one-key")
+            .body_json(&json!({"status": "completed"}))
+            .send()
+            .await;
+        response.assert_status(StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(f.app.count(keys).await, 0);
+    assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 0);
 }
 
 #[tokio::test]
