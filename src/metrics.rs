@@ -140,6 +140,12 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE db_retries_total counter");
         let _ = writeln!(out, "db_retries_total {}", db.retries());
+        let _ = writeln!(
+            out,
+            "# HELP db_statements_total Statements sent to the database (BEGIN and COMMIT aside)."
+        );
+        let _ = writeln!(out, "# TYPE db_statements_total counter");
+        let _ = writeln!(out, "db_statements_total {}", db.statements());
         out
     }
 }

@@ -1,8 +1,9 @@
-//! `JsonRows<T>`: a JSON array answer written row by row while the client reads it,
-//! documented exactly as poem-openapi's `Json<Vec<T>>`. `Json<Vec<T>>` first builds a
-//! `serde_json::Value` tree (a map and a string key per field of every row) and then the
-//! whole text, so a 20,000-todo list held about 25 MB per request; this holds the rows as
-//! read and one chunk of text.
+//! Answers written while the client reads them, documented exactly as poem-openapi's
+//! `Json<T>`: `JsonRows<T>`, a JSON array written row by row, and `JsonWritten<D>`, any
+//! answer written piece by piece (literal text and arrays of rows; the sync answer).
+//! `Json<Vec<T>>` first builds a `serde_json::Value` tree (a map and a string key per field
+//! of every row) and then the whole text, so a 20,000-todo list held about 25 MB per
+//! request; these hold the rows as read and one chunk of text.
 //!
 //! Rows are written by [`WriteJson`], by hand: field names are literals and ids, times,
 //! numbers and labels are written as they are, only text through serde_json's escaping.
@@ -10,7 +11,7 @@
 //! type's `WriteJson` writes must be what its `ToJSON` writes; each type answered this way
 //! has a property test that compares the two ([`agreement::both_ways`]).
 
-use std::io;
+use std::{collections::VecDeque, io, marker::PhantomData};
 
 use poem::{Body, IntoResponse, Response};
 use poem_openapi::{
@@ -24,37 +25,52 @@ use uuid::Uuid;
 /// Text is handed to the connection (or to gzip) in pieces of about this size.
 const CHUNK_BYTES: usize = 64 * 1024;
 
-pub struct JsonRows<T>(Box<dyn Iterator<Item = T> + Send>);
+/// An answer written piece by piece, documented as `Json<D>`.
+pub struct JsonWritten<D> {
+    pieces: Vec<Box<dyn Piece>>,
+    documented: PhantomData<fn() -> D>,
+}
 
-impl<T> JsonRows<T> {
+/// A JSON array answer written row by row.
+pub type JsonRows<T> = JsonWritten<Vec<T>>;
+
+impl<T: WriteJson + Send + 'static> JsonWritten<Vec<T>> {
     /// The answer for `rows`, each turned into its wire type only when it is written.
     pub fn new(rows: impl Iterator<Item = T> + Send + 'static) -> Self {
-        Self(Box::new(rows))
+        Self::of(vec![Box::new(Rows::new(rows))])
     }
 }
 
-impl<T: Type> Payload for JsonRows<T> {
-    const CONTENT_TYPE: &'static str = Json::<Vec<T>>::CONTENT_TYPE;
+impl<D> JsonWritten<D> {
+    /// The answer whose text is `pieces` one after another.
+    pub fn of(pieces: Vec<Box<dyn Piece>>) -> Self {
+        Self {
+            pieces,
+            documented: PhantomData,
+        }
+    }
+}
+
+impl<D: Type> Payload for JsonWritten<D> {
+    const CONTENT_TYPE: &'static str = Json::<D>::CONTENT_TYPE;
 
     fn check_content_type(content_type: &str) -> bool {
-        Json::<Vec<T>>::check_content_type(content_type)
+        Json::<D>::check_content_type(content_type)
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        Json::<Vec<T>>::schema_ref()
+        Json::<D>::schema_ref()
     }
 
     fn register(registry: &mut Registry) {
-        Json::<Vec<T>>::register(registry);
+        Json::<D>::register(registry);
     }
 }
 
-impl<T: Type + WriteJson + 'static> IntoResponse for JsonRows<T> {
+impl<D: Type> IntoResponse for JsonWritten<D> {
     fn into_response(self) -> Response {
         let chunks = Chunks {
-            rows: self.0,
-            written: 0,
-            done: false,
+            pieces: self.pieces.into(),
         };
         Response::builder()
             .content_type(Self::CONTENT_TYPE)
@@ -62,45 +78,91 @@ impl<T: Type + WriteJson + 'static> IntoResponse for JsonRows<T> {
     }
 }
 
-impl<T: Type + ToJSON + WriteJson + Send + 'static> ApiResponse for JsonRows<T> {
+impl<D: Type + ToJSON + Send + 'static> ApiResponse for JsonWritten<D> {
     fn meta() -> MetaResponses {
-        Json::<Vec<T>>::meta()
+        Json::<D>::meta()
     }
 
     fn register(registry: &mut Registry) {
-        <Json<Vec<T>> as ApiResponse>::register(registry);
+        <Json<D> as ApiResponse>::register(registry);
     }
 }
 
-/// The array's text, a chunk at a time: `[`, the rows with commas between them, `]`.
-struct Chunks<T> {
-    rows: Box<dyn Iterator<Item = T> + Send>,
-    written: usize,
-    done: bool,
+/// A piece of an answer's text, written a bit at a time.
+pub trait Piece: Send {
+    /// Writes onto `out` until it holds a chunk's worth or the piece is all written;
+    /// answers whether it is.
+    fn write_into(&mut self, out: &mut Vec<u8>) -> bool;
 }
 
-impl<T: WriteJson> Iterator for Chunks<T> {
+/// Text written as it is: keys, punctuation, small values.
+pub struct Text(pub Vec<u8>);
+
+impl Piece for Text {
+    fn write_into(&mut self, out: &mut Vec<u8>) -> bool {
+        out.append(&mut self.0);
+        true
+    }
+}
+
+/// A JSON array of rows: `[`, the rows with commas between them, `]`.
+pub struct Rows<T> {
+    rows: Box<dyn Iterator<Item = T> + Send>,
+    written: usize,
+    started: bool,
+}
+
+impl<T> Rows<T> {
+    pub fn new(rows: impl Iterator<Item = T> + Send + 'static) -> Self {
+        Self {
+            rows: Box::new(rows),
+            written: 0,
+            started: false,
+        }
+    }
+}
+
+impl<T: WriteJson> Piece for Rows<T> {
+    fn write_into(&mut self, out: &mut Vec<u8>) -> bool {
+        if !self.started {
+            out.push(b'[');
+            self.started = true;
+        }
+        while out.len() < CHUNK_BYTES {
+            let Some(row) = self.rows.next() else {
+                out.push(b']');
+                return true;
+            };
+            if self.written > 0 {
+                out.push(b',');
+            }
+            row.write_json(out);
+            self.written += 1;
+        }
+        false
+    }
+}
+
+/// The answer's text, a chunk at a time.
+struct Chunks {
+    pieces: VecDeque<Box<dyn Piece>>,
+}
+
+impl Iterator for Chunks {
     type Item = io::Result<Vec<u8>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
+        if self.pieces.is_empty() {
             return None;
         }
         let mut chunk = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
-        if self.written == 0 {
-            chunk.push(b'[');
-        }
         while chunk.len() < CHUNK_BYTES {
-            let Some(row) = self.rows.next() else {
-                chunk.push(b']');
-                self.done = true;
+            let Some(piece) = self.pieces.front_mut() else {
                 break;
             };
-            if self.written > 0 {
-                chunk.push(b',');
+            if piece.write_into(&mut chunk) {
+                self.pieces.pop_front();
             }
-            row.write_json(&mut chunk);
-            self.written += 1;
         }
         Some(Ok(chunk))
     }
@@ -188,6 +250,25 @@ macro_rules! numbers_as_serde_json_writes_them {
 
 numbers_as_serde_json_writes_them!(i32, f64);
 
+impl<T: WriteJson> WriteJson for [T] {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (n, value) in self.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            value.write_json(out);
+        }
+        out.push(b']');
+    }
+}
+
+impl<T: WriteJson> WriteJson for Vec<T> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        self.as_slice().write_json(out);
+    }
+}
+
 impl<T: WriteJson> WriteJson for Option<T> {
     fn write_json(&self, out: &mut Vec<u8>) {
         match self {
@@ -201,11 +282,9 @@ impl<T: WriteJson> WriteJson for Option<T> {
 mod tests {
     use super::*;
 
-    fn text_of(rows: Vec<i32>) -> String {
+    fn text_of(pieces: Vec<Box<dyn Piece>>) -> String {
         let chunks = Chunks {
-            rows: Box::new(rows.into_iter()),
-            written: 0,
-            done: false,
+            pieces: pieces.into(),
         };
         let bytes: Vec<u8> = chunks
             .collect::<io::Result<Vec<_>>>()
@@ -214,18 +293,36 @@ mod tests {
         String::from_utf8(bytes).unwrap_or_default()
     }
 
+    fn rows(rows: Vec<i32>) -> Vec<Box<dyn Piece>> {
+        vec![Box::new(Rows::new(rows.into_iter()))]
+    }
+
     #[test]
     fn no_rows_is_an_empty_array() {
-        assert_eq!(text_of(vec![]), "[]");
+        assert_eq!(text_of(rows(vec![])), "[]");
     }
 
     #[test]
     fn rows_are_written_in_order_across_chunks() {
-        let rows: Vec<i32> = (0..100_000).collect();
-        let text = text_of(rows.clone());
+        let numbers: Vec<i32> = (0..100_000).collect();
+        let text = text_of(rows(numbers.clone()));
         assert!(text.len() > 2 * CHUNK_BYTES, "spans several chunks");
         let parsed: Vec<i32> = serde_json::from_str(&text).unwrap_or_default();
-        assert_eq!(parsed, rows);
+        assert_eq!(parsed, numbers);
+    }
+
+    #[test]
+    fn pieces_are_written_one_after_another_across_chunks() {
+        let numbers: Vec<i32> = (0..50_000).collect();
+        let text = text_of(vec![
+            Box::new(Text(b"{\"a\":".to_vec())),
+            Box::new(Rows::new(numbers.clone().into_iter())),
+            Box::new(Text(b",\"b\":".to_vec())),
+            Box::new(Rows::new(numbers.clone().into_iter())),
+            Box::new(Text(b"}".to_vec())),
+        ]);
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(parsed, serde_json::json!({"a": numbers, "b": numbers}));
     }
 }
 

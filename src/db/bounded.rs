@@ -8,11 +8,18 @@
 //! mid-flight, and the pool's release check on it (bounded too, by the sqlx-core patch in
 //! `vendor/`) gets no answer either, so the pool closes it and frees its place.
 
-use std::{future::Future, io, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    io,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
+use futures_util::TryStreamExt;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
-    QueryResult, RuntimeErr, SqlxError, Statement, TransactionTrait, prelude::async_trait,
+    QueryResult, RuntimeErr, SqlxError, Statement, StreamTrait, TransactionTrait,
+    prelude::async_trait,
 };
 
 /// A pool connection or a transaction whose statements each get at most `limit`.
@@ -20,6 +27,17 @@ use sea_orm::{
 pub struct Bounded<C> {
     inner: C,
     limit: Duration,
+    /// A transaction's id and its server process, once a statement of it has read them
+    /// (PostgreSQL): what settles a `COMMIT` whose answer is lost.
+    identity: Arc<OnceLock<Identity>>,
+}
+
+/// A PostgreSQL transaction's id (`txid_current()`) and its server process
+/// (`pg_backend_pid()`).
+#[derive(Clone, Copy, Debug)]
+pub struct Identity {
+    pub xid: i64,
+    pub pid: i32,
 }
 
 /// What reads and single idempotent statements run on.
@@ -29,7 +47,11 @@ pub type Txn = Bounded<DatabaseTransaction>;
 
 impl<C> Bounded<C> {
     pub(super) fn new(inner: C, limit: Duration) -> Self {
-        Self { inner, limit }
+        Self {
+            inner,
+            limit,
+            identity: Arc::default(),
+        }
     }
 
     async fn bound<T>(&self, op: impl Future<Output = Result<T, DbErr>>) -> Result<T, DbErr> {
@@ -88,6 +110,23 @@ impl<C: ConnectionTrait + Send> ConnectionTrait for Bounded<C> {
 }
 
 impl Conn {
+    /// Runs `stmt` and hands `each` its rows as they arrive, so that a large answer is
+    /// never held whole as the driver's rows; the whole read is bounded like a statement.
+    pub async fn for_each_row(
+        &self,
+        stmt: Statement,
+        mut each: impl FnMut(QueryResult) -> Result<(), DbErr> + Send,
+    ) -> Result<(), DbErr> {
+        self.bound(async {
+            let mut rows = self.inner.stream_raw(stmt).await?;
+            while let Some(row) = rows.try_next().await? {
+                each(row)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// One round trip on a pooled connection.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.bound(self.inner.ping()).await
@@ -103,6 +142,16 @@ impl Conn {
 }
 
 impl Txn {
+    /// Keeps what a statement of this transaction read of its identity, so that its
+    /// `COMMIT` need not ask again (a round trip saved).
+    pub fn remember_identity(&self, identity: Identity) {
+        let _ = self.identity.set(identity);
+    }
+
+    pub(super) fn identity(&self) -> Option<Identity> {
+        self.identity.get().copied()
+    }
+
     /// A savepoint inside this transaction, bounded like it.
     pub async fn savepoint(&self) -> Result<Txn, DbErr> {
         let savepoint = self.bound(self.inner.begin()).await?;

@@ -3,11 +3,19 @@
 
 pub mod bounded;
 pub mod breaker;
+pub mod bulk;
 pub mod migrations;
 pub mod retry;
 pub mod rows;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use futures_util::future::BoxFuture;
 
@@ -20,7 +28,7 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::config::{ConfigError, DatabaseSettings};
 use bounded::{Bounded, within};
-pub use bounded::{Conn, Txn};
+pub use bounded::{Conn, Identity, Txn};
 use breaker::Breaker;
 use migrations::Migrator;
 use retry::{RetryPolicy, is_transient};
@@ -53,6 +61,10 @@ async fn ping_once<C: Connection>(url: &str) -> Result<(), sea_orm::SqlxError> {
     conn.close().await
 }
 
+/// A PostgreSQL transaction's identity as select columns: a statement of the transaction
+/// may carry them and hand them to [`Txn::remember_identity`].
+pub const IDENTITY_COLUMNS: &str = "txid_current() AS xid, pg_backend_pid() AS pid";
+
 /// The advisory lock key migrations hold on PostgreSQL (any constant the schema owns).
 const MIGRATION_LOCK: i64 = 0x666c_6174_6d61;
 /// Pause between asking whether a transaction whose `COMMIT` went unanswered is done.
@@ -67,6 +79,8 @@ pub struct Db {
     statement_timeout: Duration,
     retry: RetryPolicy,
     breaker: Arc<Breaker>,
+    /// Statements sent, counted by the driver as it sends them.
+    statements: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -101,8 +115,15 @@ impl Db {
                 })
             })
         });
+        let mut conn = Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counted = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counted.fetch_add(1, Ordering::Relaxed);
+        });
         Ok(Self {
-            conn: Database::connect(options).await?,
+            conn,
+            statements,
             url: settings.url.as_str().into(),
             statement_timeout: settings.statement_timeout,
             retry: RetryPolicy::new(settings.retry_budget),
@@ -210,22 +231,30 @@ impl Db {
     /// Commits a write opened with [`Db::begin`]. When `COMMIT` gets no answer on
     /// PostgreSQL (the connection was lost or went silent), the server may have committed
     /// before its acknowledgement was lost, and answering 503 would have the client write
-    /// again. So the transaction's id and its server process are read just before `COMMIT`,
-    /// and after such a loss fresh connections find out what became of it: committed is
-    /// success, aborted is the original error.
+    /// again. So the transaction's id and its server process are read before `COMMIT` (by
+    /// a statement of the work that remembered them, or else just before it), and after
+    /// such a loss fresh connections find out what became of it: committed is success,
+    /// aborted is the original error.
     async fn commit(&self, txn: Txn) -> Result<(), DbErr> {
         if txn.get_database_backend() != DbBackend::Postgres {
             return txn.commit().await;
         }
-        let row = txn
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SELECT txid_current(), pg_backend_pid()",
-            ))
-            .await?
-            .ok_or_else(|| DbErr::Custom("txid_current() answered no row".into()))?;
-        let xid: i64 = row.try_get_by_index(0)?;
-        let pid: i32 = row.try_get_by_index(1)?;
+        let Identity { xid, pid } = match txn.identity() {
+            Some(identity) => identity,
+            None => {
+                let row = txn
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        format!("SELECT {IDENTITY_COLUMNS}"),
+                    ))
+                    .await?
+                    .ok_or_else(|| DbErr::Custom("txid_current() answered no row".into()))?;
+                Identity {
+                    xid: row.try_get_by_index(0)?,
+                    pid: row.try_get_by_index(1)?,
+                }
+            }
+        };
         match txn.commit().await {
             Err(err) if is_transient(&err) => {
                 tracing::warn!(error = %err, xid, "no answer to COMMIT, asking whether it committed");
@@ -341,6 +370,12 @@ impl Db {
                 txn.commit().await
             })
             .await
+    }
+
+    /// How many statements have been sent since start: a request's cost in round trips
+    /// is counted by them, not timed.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// How many transient failures have been retried since start.

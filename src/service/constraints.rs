@@ -47,7 +47,7 @@ const UNIQUE: [(&str, &str, Meaning); 5] = [
 ];
 
 /// A primary key taken already: a client-chosen id (sync) that another row has.
-const ID_TAKEN: &str = "id: already taken by another row";
+pub(crate) const ID_TAKEN: &str = "id: already taken by another row";
 
 /// The domain's answer for `err`, when it breaks a unique constraint the table knows.
 pub(super) fn meaning(err: &DbErr) -> Option<ServiceError> {

@@ -1,8 +1,6 @@
 //! Partial updates: a field left out leaves the column as it is, an explicit `null` clears
 //! it, and a value sets it.
 
-use sea_orm::ActiveValue::{self, Set};
-
 /// One nullable field of a partial update.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Patch<T> {
@@ -13,15 +11,12 @@ pub enum Patch<T> {
 }
 
 impl<T> Patch<T> {
-    /// Applies the field to its column.
-    pub fn apply(self, column: &mut ActiveValue<Option<T>>)
-    where
-        Option<T>: Into<sea_orm::Value>,
-    {
+    /// Applies the field to a row's value of it.
+    pub fn apply(self, field: &mut Option<T>) {
         match self {
             Patch::Keep => {}
-            Patch::Clear => *column = Set(None),
-            Patch::Set(value) => *column = Set(Some(value)),
+            Patch::Clear => *field = None,
+            Patch::Set(value) => *field = Some(value),
         }
     }
 

@@ -10,8 +10,8 @@ use entities::{
     todo,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, IntoActiveModel,
-    QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, EntityTrait, ExprTrait, IntoActiveModel, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -89,26 +89,55 @@ pub async fn create_in(txn: &Txn, caller: Caller, new: NewTodo) -> ServiceResult
     if let Some(assignee) = new.assigned_to_id {
         require_assignable(txn, new.household_id, assignee).await?;
     }
-    let now = Utc::now().naive_utc();
-    Ok(todo::ActiveModel {
-        id: Set(new.id),
-        household_id: Set(new.household_id),
-        title: Set(new.title),
-        description: Set(new.description),
-        status: Set(new.status),
-        priority: Set(new.priority),
-        due_date: Set(new.due_date),
-        assigned_to_id: Set(new.assigned_to_id),
-        created_by: Set(caller.user_id),
-        recurring_pattern: Set(new.recurring_pattern),
-        recurring_until: Set(new.recurring_until),
-        parent_todo_id: Set(None),
-        completed_at: Set(completed_at(new.status, None, now)),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = new_row(new, caller.user_id, Utc::now().naive_utc());
+    Ok(row.into_active_model().insert(txn).await?)
+}
+
+/// The row `new` makes, created by `created_by` at `now`.
+pub(crate) fn new_row(new: NewTodo, created_by: Uuid, now: NaiveDateTime) -> todo::Model {
+    todo::Model {
+        id: new.id,
+        household_id: new.household_id,
+        title: new.title,
+        description: new.description,
+        status: new.status,
+        priority: new.priority,
+        due_date: new.due_date,
+        assigned_to_id: new.assigned_to_id,
+        created_by,
+        recurring_pattern: new.recurring_pattern,
+        recurring_until: new.recurring_until,
+        parent_todo_id: None,
+        completed_at: completed_at(new.status, None, now),
+        created_at: now,
+        updated_at: now,
     }
-    .insert(txn)
-    .await?)
+}
+
+/// `current` with `changes` made at `now`.
+pub(crate) fn changed(
+    current: &todo::Model,
+    changes: TodoChanges,
+    now: NaiveDateTime,
+) -> todo::Model {
+    let mut row = current.clone();
+    if let Some(title) = changes.title {
+        row.title = title;
+    }
+    if let Some(status) = changes.status {
+        row.status = status;
+        row.completed_at = completed_at(status, current.completed_at, now);
+    }
+    if let Some(priority) = changes.priority {
+        row.priority = priority;
+    }
+    changes.description.apply(&mut row.description);
+    changes.due_date.apply(&mut row.due_date);
+    changes.assigned_to_id.apply(&mut row.assigned_to_id);
+    changes.recurring_pattern.apply(&mut row.recurring_pattern);
+    changes.recurring_until.apply(&mut row.recurring_until);
+    row.updated_at = now;
+    row
 }
 
 /// The todo `id`, for a member of its household.
@@ -138,27 +167,8 @@ pub async fn update_in(
     if let Some(assignee) = changes.assigned_to_id.value() {
         require_assignable(txn, current.household_id, *assignee).await?;
     }
-    let now = Utc::now().naive_utc();
-    let mut changed = current.clone().into_active_model();
-    if let Some(title) = changes.title {
-        changed.title = Set(title);
-    }
-    if let Some(status) = changes.status {
-        changed.status = Set(status);
-        changed.completed_at = Set(completed_at(status, current.completed_at, now));
-    }
-    if let Some(priority) = changes.priority {
-        changed.priority = Set(priority);
-    }
-    changes.description.apply(&mut changed.description);
-    changes.due_date.apply(&mut changed.due_date);
-    changes.assigned_to_id.apply(&mut changed.assigned_to_id);
-    changes
-        .recurring_pattern
-        .apply(&mut changed.recurring_pattern);
-    changes.recurring_until.apply(&mut changed.recurring_until);
-    changed.updated_at = Set(now);
-    Ok(changed.update(txn).await?)
+    let row = changed(&current, changes, Utc::now().naive_utc());
+    Ok(row.into_active_model().reset_all().update(txn).await?)
 }
 
 pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {

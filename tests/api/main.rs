@@ -36,5 +36,6 @@ mod sync;
 mod sync_app_payloads;
 mod sync_conflicts;
 mod sync_deletions;
+mod sync_sets;
 mod todos;
 mod unstorable_text;

@@ -14,6 +14,7 @@ use crate::{
     api::{
         amount::{Amount, PositiveAmount},
         any_case_enum::AnyCaseEnum,
+        json_rows::{JsonObject, WriteJson},
         null_as_absent::NullAsAbsent,
         strict_string::StrictString,
         timestamp::{Timestamp, TimestampInput},
@@ -81,7 +82,7 @@ pub(in crate::api) struct ExpenseUpdate {
     date: Option<TimestampInput>,
 }
 
-#[derive(Object)]
+#[derive(Debug, Object)]
 pub(in crate::api) struct ExpenseResponse {
     id: Uuid,
     household_id: Uuid,
@@ -101,7 +102,7 @@ pub(in crate::api) struct ExpenseResponse {
     creator_email: Option<String>,
 }
 
-#[derive(Object)]
+#[derive(Debug, Object)]
 pub(in crate::api) struct SplitResponse {
     id: Uuid,
     expense_id: Uuid,
@@ -117,7 +118,7 @@ pub(in crate::api) struct SplitResponse {
     user_name: Option<String>,
 }
 
-#[derive(Object)]
+#[derive(Debug, Object)]
 pub(in crate::api) struct ExpenseWithSplits {
     #[oai(flatten)]
     expense: ExpenseResponse,
@@ -276,6 +277,46 @@ impl From<Split> for SplitResponse {
     }
 }
 
+/// For the sync answer (`JsonWritten`): the expense's fields, then its splits.
+impl WriteJson for ExpenseWithSplits {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let e = &self.expense;
+        JsonObject::new(out)
+            .field("id", &e.id)
+            .field("household_id", &e.household_id)
+            .field("created_by", &e.created_by)
+            .field("amount", &e.amount)
+            .field("description", &e.description)
+            .field("category", &e.category)
+            .field("payment_method", &e.payment_method)
+            .field("date", &e.date)
+            .field("split_type", &e.split_type)
+            .field("is_personal", &e.is_personal)
+            .field("created_at", &e.created_at)
+            .field("updated_at", &e.updated_at)
+            .field("creator_name", &e.creator_name)
+            .field("creator_email", &e.creator_email)
+            .field("splits", &self.splits)
+            .end();
+    }
+}
+
+impl WriteJson for SplitResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        JsonObject::new(out)
+            .field("id", &self.id)
+            .field("expense_id", &self.expense_id)
+            .field("user_id", &self.user_id)
+            .field("amount_owed", &self.amount_owed)
+            .field("is_settled", &self.is_settled)
+            .field("settled_at", &self.settled_at)
+            .field("created_at", &self.created_at)
+            .field("user_email", &self.user_email)
+            .field("user_name", &self.user_name)
+            .end();
+    }
+}
+
 impl From<ExpenseDetail> for ExpenseWithSplits {
     fn from(detail: ExpenseDetail) -> Self {
         Self {
@@ -372,6 +413,86 @@ impl TaskSuggestionsResponse {
     pub(super) fn new(suggestions: Vec<crate::ai::Suggestion>) -> Self {
         Self {
             suggestions: suggestions.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use entities::enums::Labelled;
+    use proptest::{option, prelude::*, sample::select};
+
+    use super::*;
+    use crate::api::json_rows::agreement::{both_ways, text, timestamp, uuid};
+
+    fn amount() -> impl Strategy<Value = Amount> {
+        (0_i64..=9_999_999_999).prop_map(|cents| Amount(Money::from_cents(cents)))
+    }
+
+    prop_compose! {
+        fn split_response()(
+            ids in (uuid(), uuid(), uuid()),
+            amount_owed in amount(),
+            is_settled in any::<bool>(),
+            settled_at in option::of(timestamp()),
+            created_at in timestamp(),
+            person in (option::of(text()), option::of(text())),
+        ) -> SplitResponse {
+            SplitResponse {
+                id: ids.0,
+                expense_id: ids.1,
+                user_id: ids.2,
+                amount_owed,
+                is_settled,
+                settled_at,
+                created_at,
+                user_email: person.0,
+                user_name: person.1,
+            }
+        }
+    }
+
+    prop_compose! {
+        fn expense_with_splits()(
+            ids in (uuid(), uuid(), uuid()),
+            amount in amount(),
+            description in text(),
+            labels in (select(ExpenseCategory::all()), select(PaymentMethod::all()), select(SplitType::all())),
+            is_personal in any::<bool>(),
+            stamps in (timestamp(), timestamp(), timestamp()),
+            creator in (option::of(text()), option::of(text())),
+            splits in prop::collection::vec(split_response(), 0..3),
+        ) -> ExpenseWithSplits {
+            ExpenseWithSplits {
+                expense: ExpenseResponse {
+                    id: ids.0,
+                    household_id: ids.1,
+                    created_by: ids.2,
+                    amount,
+                    description,
+                    category: AnyCaseEnum(labels.0),
+                    payment_method: AnyCaseEnum(labels.1),
+                    date: stamps.0,
+                    split_type: AnyCaseEnum(labels.2),
+                    is_personal,
+                    created_at: stamps.1,
+                    updated_at: stamps.2,
+                    creator_name: creator.0,
+                    creator_email: creator.1,
+                },
+                splits,
+            }
+        }
+    }
+
+    proptest! {
+        /// An expense of the sync answer (written by `WriteJson`) says exactly what the
+        /// documented object (written by poem-openapi) says, its splits and null fields
+        /// included.
+        #[test]
+        fn an_expense_with_splits_is_written_as_the_document_describes_it(expenses in prop::collection::vec(expense_with_splits(), 0..3)) {
+            let (written, documented) = both_ways(&expenses);
+            prop_assert_eq!(written, documented);
         }
     }
 }

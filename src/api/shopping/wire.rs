@@ -44,7 +44,7 @@ pub(in crate::api) struct ShoppingListUpdate {
     status: NullAsAbsent<AnyCaseEnum<ShoppingListStatus>>,
 }
 
-#[derive(Object)]
+#[derive(Debug, Object)]
 pub(in crate::api) struct ShoppingListResponse {
     id: Uuid,
     household_id: Uuid,
@@ -69,6 +69,22 @@ impl From<shopping_list::Model> for ShoppingListResponse {
             created_at: list.created_at.into(),
             updated_at: list.updated_at.into(),
         }
+    }
+}
+
+/// For the sync answer (`JsonWritten`).
+impl WriteJson for ShoppingListResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        JsonObject::new(out)
+            .field("id", &self.id)
+            .field("household_id", &self.household_id)
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("status", &self.status)
+            .field("created_by", &self.created_by)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .end();
     }
 }
 
@@ -434,7 +450,7 @@ impl CategoryCreate {
 
 #[cfg(test)]
 mod tests {
-    use entities::money::Money;
+    use entities::{enums::Labelled, money::Money};
     use proptest::{option, prelude::*};
 
     use super::*;
@@ -476,12 +492,39 @@ mod tests {
         }
     }
 
+    prop_compose! {
+        fn list_response()(
+            ids in (uuid(), uuid(), uuid()),
+            texts in (text(), option::of(text())),
+            status in prop::sample::select(ShoppingListStatus::all()),
+            stamps in (timestamp(), timestamp()),
+        ) -> ShoppingListResponse {
+            ShoppingListResponse {
+                id: ids.0,
+                household_id: ids.1,
+                name: texts.0,
+                description: texts.1,
+                status: AnyCaseEnum(status),
+                created_by: ids.2,
+                created_at: stamps.0,
+                updated_at: stamps.1,
+            }
+        }
+    }
+
     proptest! {
         /// A row of the list answer (written by `WriteJson`) says exactly what the documented object
         /// (written by poem-openapi) says, null fields included.
         #[test]
         fn a_list_row_is_written_as_the_document_describes_it(items in prop::collection::vec(item_response(), 0..4)) {
             let (written, documented) = both_ways(&items);
+            prop_assert_eq!(written, documented);
+        }
+
+        /// A list of the sync answer, likewise.
+        #[test]
+        fn a_shopping_list_is_written_as_the_document_describes_it(lists in prop::collection::vec(list_response(), 0..4)) {
+            let (written, documented) = both_ways(&lists);
             prop_assert_eq!(written, documented);
         }
     }

@@ -1,14 +1,10 @@
-//! Reading the app's changes: each row is read as the REST operation's own request type
-//! (so it gets that operation's bounds, defaults and enum handling), after the few
-//! leniencies sync keeps for the app, all in `lenient`.
-
-use std::collections::BTreeMap;
+//! Reading the app's changes into what the service takes: each row, made ready by
+//! `service::sync::rows`, is read as the REST operation's own request type (so it gets
+//! that operation's bounds, defaults and enum handling), and an updated row also as a
+//! create, for the service to use when the household has never had its id.
 
 use chrono::NaiveDateTime;
-use entities::{
-    enums::{ShoppingListStatus, TodoStatus},
-    money::Money,
-};
+use entities::enums::{ShoppingListStatus, TodoStatus};
 use poem_openapi::types::ParseFromJSON;
 use serde_json::Value;
 use uuid::Uuid;
@@ -21,138 +17,108 @@ use super::{
         timestamp::TimestampInput,
         todos::{TodoCreate, TodoUpdate},
     },
-    EntityChanges,
+    EntityChanges, SyncChanges,
 };
 use crate::service::{
+    expenses::NewExpense,
     shopping::{NewItem, NewList},
-    sync::{Change, Entry, Op, RowKind},
+    sync::{
+        About, Changes, Entry, Op, Operation, RowKind,
+        rows::{ClientRow, prepared},
+    },
     todos::NewTodo,
 };
 
-/// A row as the app sent it.
-type ClientRow = BTreeMap<String, Value>;
-
-/// Money fields: the app sends a double's `toString()`, which may carry more than cents.
-const MONEY: [&str; 2] = ["amount", "price"];
-/// The text a row of `kind` cannot be without: an update that empties it leaves it as it was.
-fn required_text(kind: RowKind) -> &'static str {
-    match kind {
-        RowKind::Todo => "title",
-        RowKind::ShoppingList | RowKind::ShoppingItem => "name",
-        RowKind::Expense => "description",
+/// The app's changes, every kind's, in the order they are applied.
+pub(super) fn changes(household_id: Uuid, changes: SyncChanges) -> Changes {
+    let of = |kind: Option<EntityChanges>| kind.unwrap_or_default();
+    Changes {
+        todos: entries(
+            RowKind::Todo,
+            household_id,
+            of(changes.todos.0),
+            new_todo,
+            read::<TodoUpdate, _>,
+        ),
+        shopping_lists: entries(
+            RowKind::ShoppingList,
+            household_id,
+            of(changes.shopping_lists.0),
+            new_list,
+            read::<ShoppingListUpdate, _>,
+        ),
+        shopping_items: entries(
+            RowKind::ShoppingItem,
+            household_id,
+            of(changes.shopping_items.0),
+            new_item,
+            read::<ItemUpdate, _>,
+        ),
+        expenses: entries(
+            RowKind::Expense,
+            household_id,
+            of(changes.expenses.0),
+            new_expense,
+            read::<ExpenseUpdate, _>,
+        ),
     }
 }
 
 /// The entries of one kind's changes, in the order they are applied: created, updated,
-/// deleted.
-pub(super) fn entries(kind: RowKind, household_id: Uuid, changes: EntityChanges) -> Vec<Entry> {
-    let created = changes.created.into_iter().map(|row| Entry {
-        kind,
-        operation: "create",
-        id: id_text(&row),
-        client_version: client_version(&row),
-        change: row_id(&row)
-            .and_then(|id| create(kind, id, lenient(kind, row, household_id, false))),
+/// deleted. `create` reads a row as the kind's create, `update` as its update.
+fn entries<New, Changes>(
+    kind: RowKind,
+    household_id: Uuid,
+    changes: EntityChanges,
+    create: fn(Uuid, ClientRow) -> Result<New, String>,
+    update: fn(ClientRow) -> Result<Changes, String>,
+) -> Vec<Entry<New, Changes>> {
+    let about = |operation, row: &ClientRow| About {
+        operation,
+        id: id_text(row),
+        client_version: client_version(row),
+    };
+    let created = changes.created.into_iter().map(|row| {
+        let row = prepared(kind, Operation::Create, row, household_id);
+        Entry {
+            about: about(Operation::Create, &row),
+            change: row_id(&row).and_then(|id| create(id, row).map(Op::Create)),
+        }
     });
-    let updated = changes.updated.into_iter().map(|row| Entry {
-        kind,
-        operation: "update",
-        id: id_text(&row),
-        client_version: client_version(&row),
-        change: row_id(&row)
-            .and_then(|id| update(kind, id, lenient(kind, row, household_id, true))),
+    let updated = changes.updated.into_iter().map(|row| {
+        let row = prepared(kind, Operation::Update, row, household_id);
+        Entry {
+            about: about(Operation::Update, &row),
+            change: row_id(&row).and_then(|id| {
+                Ok(Op::Update {
+                    id,
+                    or_create: create(id, row.clone()).ok(),
+                    changes: update(row)?,
+                })
+            }),
+        }
     });
     let deleted = changes.deleted.into_iter().map(|id| Entry {
-        kind,
-        operation: "delete",
-        client_version: None,
         change: Uuid::parse_str(&id)
-            .map(|id| delete(kind, id))
+            .map(Op::Delete)
             .map_err(|_| "id: not a UUID".to_owned()),
-        id: Some(id),
+        about: About {
+            operation: Operation::Delete,
+            id: Some(id),
+            client_version: None,
+        },
     });
     created.chain(updated).chain(deleted).collect()
 }
 
-/// What sync allows beyond the REST operation: the request's household in place of the
-/// row's own, amounts rounded to the cent, an emptied required text on update left as
-/// it was. Enums in upper case need nothing here: `AnyCaseEnum` reads any case, in REST too.
-fn lenient(kind: RowKind, mut row: ClientRow, household_id: Uuid, update: bool) -> ClientRow {
-    row.insert(
-        "household_id".into(),
-        Value::String(household_id.to_string()),
-    );
-    for key in MONEY {
-        if let Some(value) = row.get_mut(key) {
-            to_cents(value);
-        }
-    }
-    if update
-        && row
-            .get(required_text(kind))
-            .is_some_and(|value| value == "")
-    {
-        row.remove(required_text(kind));
-    }
-    row
-}
-
-/// `value`, when it reads as an amount, as that amount rounded to the cent; left for the
-/// type to refuse otherwise.
-fn to_cents(value: &mut Value) {
-    let text = match value {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number.to_string(),
-        _ => return,
-    };
-    if let Ok(money) = text.parse::<Money>() {
-        *value = Value::String(money.to_string());
-    }
-}
-
-fn create(kind: RowKind, id: Uuid, row: ClientRow) -> Result<Change, String> {
-    Ok(match kind {
-        RowKind::Todo => Change::Todo(Op::Create(new_todo(id, row)?)),
-        RowKind::ShoppingList => Change::ShoppingList(Op::Create(new_list(id, row)?)),
-        RowKind::ShoppingItem => Change::ShoppingItem(Op::Create(new_item(id, row)?)),
-        RowKind::Expense => Change::Expense(Op::Create(read::<ExpenseCreate>(row)?.into_new(id))),
-    })
-}
-
-/// An update, and the same row read as a create: the app files an edit of a row it
-/// created offline under `updated` when it has not synced the row yet, and the server,
-/// which has never seen that id, creates it when the row carries what a create needs.
-fn update(kind: RowKind, id: Uuid, row: ClientRow) -> Result<Change, String> {
-    Ok(match kind {
-        RowKind::Todo => Change::Todo(Op::Update {
-            id,
-            or_create: new_todo(id, row.clone()).ok(),
-            changes: read::<TodoUpdate>(row)?.into(),
-        }),
-        RowKind::ShoppingList => Change::ShoppingList(Op::Update {
-            id,
-            or_create: new_list(id, row.clone()).ok(),
-            changes: read::<ShoppingListUpdate>(row)?.into(),
-        }),
-        RowKind::ShoppingItem => Change::ShoppingItem(Op::Update {
-            id,
-            or_create: new_item(id, row.clone()).ok(),
-            changes: read::<ItemUpdate>(row)?.into(),
-        }),
-        RowKind::Expense => Change::Expense(Op::Update {
-            id,
-            or_create: read::<ExpenseCreate>(row.clone())
-                .ok()
-                .map(|create| create.into_new(id)),
-            changes: read::<ExpenseUpdate>(row)?.into(),
-        }),
-    })
+fn new_expense(id: Uuid, row: ClientRow) -> Result<NewExpense, String> {
+    read::<ExpenseCreate, ExpenseCreate>(row).map(|create| create.into_new(id))
 }
 
 fn new_todo(id: Uuid, row: ClientRow) -> Result<NewTodo, String> {
     // The app creates todos offline in any state; REST's create starts them pending.
     let status = field::<AnyCaseEnum<TodoStatus>>(&row, "status")?;
-    let mut new = read::<TodoCreate>(row)?.into_new(id);
+    let mut new = read::<TodoCreate, TodoCreate>(row)?.into_new(id);
     if let Some(status) = status {
         new.status = status.0;
     }
@@ -161,7 +127,7 @@ fn new_todo(id: Uuid, row: ClientRow) -> Result<NewTodo, String> {
 
 fn new_list(id: Uuid, row: ClientRow) -> Result<NewList, String> {
     let status = field::<AnyCaseEnum<ShoppingListStatus>>(&row, "status")?;
-    let mut new = read::<ShoppingListCreate>(row)?.into_new(id);
+    let mut new = read::<ShoppingListCreate, ShoppingListCreate>(row)?.into_new(id);
     if let Some(status) = status {
         new.status = status.0;
     }
@@ -174,23 +140,15 @@ fn new_item(id: Uuid, row: ClientRow) -> Result<NewItem, String> {
     let list_id = field::<Uuid>(&row, "shopping_list_id")?
         .ok_or_else(|| "shopping_list_id: required".to_owned())?;
     let purchased = field::<bool>(&row, "is_purchased")?;
-    let mut new = read::<ItemCreate>(row)?.into_new(id, list_id);
+    let mut new = read::<ItemCreate, ItemCreate>(row)?.into_new(id, list_id);
     new.is_purchased = purchased.unwrap_or(false);
     Ok(new)
 }
 
-fn delete(kind: RowKind, id: Uuid) -> Change {
-    match kind {
-        RowKind::Todo => Change::Todo(Op::Delete(id)),
-        RowKind::ShoppingList => Change::ShoppingList(Op::Delete(id)),
-        RowKind::ShoppingItem => Change::ShoppingItem(Op::Delete(id)),
-        RowKind::Expense => Change::Expense(Op::Delete(id)),
-    }
-}
-
-/// `row` read as the request type `T`.
-fn read<T: ParseFromJSON>(row: ClientRow) -> Result<T, String> {
+/// `row` read as the request type `T`, into what the service takes.
+fn read<T: ParseFromJSON + Into<U>, U>(row: ClientRow) -> Result<U, String> {
     T::parse_from_json(Some(Value::Object(row.into_iter().collect())))
+        .map(Into::into)
         .map_err(|err| readable(&err.into_message()))
 }
 
@@ -262,42 +220,10 @@ fn id_text(row: &ClientRow) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::todos::TodoChanges;
 
     fn row(value: Value) -> ClientRow {
         serde_json::from_value(value).expect("an object")
-    }
-
-    #[test]
-    fn amounts_are_rounded_to_the_cent_and_the_household_is_the_syncs() {
-        let household = Uuid::new_v4();
-        let read = lenient(
-            RowKind::Expense,
-            row(serde_json::json!({"amount": 12.345, "price": "1.005", "household_id": "x"})),
-            household,
-            false,
-        );
-        assert_eq!(read["amount"], "12.35");
-        assert_eq!(read["price"], "1.01");
-        assert_eq!(read["household_id"], household.to_string());
-    }
-
-    #[test]
-    fn an_emptied_title_is_kept_on_update_and_refused_on_create() {
-        let emptied =
-            row(serde_json::json!({"title": "", "description": "", "status": "COMPLETED"}));
-        let household = Uuid::new_v4();
-        let updated = lenient(RowKind::Todo, emptied.clone(), household, true);
-        assert!(!updated.contains_key("title"));
-        // A todo's description may be emptied; only its title is required.
-        assert_eq!(updated["description"], "");
-        assert!(
-            create(
-                RowKind::Todo,
-                Uuid::new_v4(),
-                lenient(RowKind::Todo, emptied, household, false)
-            )
-            .is_err()
-        );
     }
 
     #[test]
@@ -323,11 +249,20 @@ mod tests {
             updated: Vec::new(),
             deleted: vec!["nope".into()],
         };
-        let entries = entries(RowKind::Todo, Uuid::new_v4(), changes);
+        let entries = entries(
+            RowKind::Todo,
+            Uuid::new_v4(),
+            changes,
+            new_todo,
+            read::<TodoUpdate, TodoChanges>,
+        );
         assert_eq!(entries.len(), 2);
         for entry in entries {
             assert!(entry.change.is_err());
-            assert!(matches!(entry.id.as_deref(), Some("not-a-uuid" | "nope")));
+            assert!(matches!(
+                entry.about.id.as_deref(),
+                Some("not-a-uuid" | "nope")
+            ));
         }
     }
 }

@@ -11,13 +11,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDateTime};
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, Tags, payload::Json};
+use poem_openapi::{Object, OpenApi, Tags, payload::Json, types::ToJSON};
 use serde_json::Value;
 use uuid::Uuid;
 
-use self::entries::entries;
+use self::entries::changes as read_changes;
 use super::{
     expenses::wire::ExpenseWithSplits,
+    json_rows::{JsonWritten, Piece, Rows, Text},
     null_as_absent::{JsonType, NullAsAbsent},
     shopping::{ItemResponse, ShoppingListResponse},
     timestamp::Timestamp,
@@ -26,7 +27,10 @@ use super::{
 use crate::{
     auth::BearerAuth,
     error::ApiResult,
-    service::sync::{self, Conflict, NotApplied, RowKind, deletions::Deleted, feed},
+    service::sync::{
+        self, Conflict, NotApplied, Outcome,
+        feed::{self, Deleted, Feed},
+    },
     state::AppState,
 };
 
@@ -99,7 +103,7 @@ impl From<Conflict> for SyncConflict {
             server_version: Timestamp(conflict.server_version).to_rfc3339(),
             conflict_type: format!(
                 "{}_{}",
-                conflict.operation.to_ascii_uppercase(),
+                conflict.operation.as_str().to_ascii_uppercase(),
                 conflict.conflict.server_operation()
             ),
         }
@@ -147,7 +151,7 @@ impl From<NotApplied> for SyncNotApplied {
         Self {
             entity_type: entry.kind.to_string(),
             entity_id: entry.id,
-            operation: entry.operation.to_owned(),
+            operation: entry.operation.as_str().to_owned(),
             reason: entry.reason,
         }
     }
@@ -200,27 +204,197 @@ impl SyncApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         body: Json<SyncRequest>,
-    ) -> ApiResult<Json<SyncResponse>> {
+    ) -> ApiResult<JsonWritten<SyncResponse>> {
         let SyncRequest {
             last_sync_timestamp,
             household_id,
             changes,
         } = body.0;
-        let kinds = [
-            (RowKind::Todo, changes.todos),
-            (RowKind::ShoppingList, changes.shopping_lists),
-            (RowKind::ShoppingItem, changes.shopping_items),
-            (RowKind::Expense, changes.expenses),
-        ];
-        let entries = kinds
-            .into_iter()
-            .flat_map(|(kind, changes)| entries(kind, household_id, changes.0.unwrap_or_default()))
-            .collect();
         let last_sync = since(last_sync_timestamp);
-        let outcome = sync::apply(&state.db, auth.0.id, household_id, last_sync, entries).await?;
+        let changes = read_changes(household_id, changes);
+        let outcome = sync::apply(&state.db, auth.0.id, household_id, last_sync, changes).await?;
         let server_timestamp = chrono::Utc::now().timestamp_millis();
-        let feed = feed::changed_since(&state.db, household_id, last_sync).await?;
-        Ok(Json(SyncResponse {
+        let feed = feed::changed_since(&state.db, auth.0.id, household_id, last_sync).await?;
+        Ok(answer(server_timestamp, feed, outcome))
+    }
+}
+
+/// The answer, written as the client reads it: the rows as read, each turned into its
+/// wire type only when it is written (a full sync of a large household is megabytes).
+fn answer(server_timestamp: i64, feed: Feed, outcome: Outcome) -> JsonWritten<SyncResponse> {
+    let text = |text: String| -> Box<dyn Piece> { Box::new(Text(text.into_bytes())) };
+    let deleted = SyncDeleted::from(feed.deleted);
+    let conflicts: Vec<SyncConflict> = outcome.conflicts.into_iter().map(Into::into).collect();
+    let not_applied: Vec<SyncNotApplied> =
+        outcome.not_applied.into_iter().map(Into::into).collect();
+    let tail = format!(
+        ",\"deleted\":{},\"full_resync\":{},\"conflicts\":{},\"not_applied\":{}}}",
+        deleted.to_json_string(),
+        feed.complete,
+        conflicts.to_json_string(),
+        not_applied.to_json_string(),
+    );
+    JsonWritten::of(vec![
+        text(format!(
+            "{{\"server_timestamp\":{server_timestamp},\"todos\":"
+        )),
+        Box::new(Rows::new(feed.todos.into_iter().map(TodoResponse::from))),
+        text(",\"shopping_lists\":".to_owned()),
+        Box::new(Rows::new(
+            feed.shopping_lists
+                .into_iter()
+                .map(ShoppingListResponse::from),
+        )),
+        text(",\"shopping_items\":".to_owned()),
+        Box::new(Rows::new(
+            feed.shopping_items.into_iter().map(ItemResponse::from),
+        )),
+        text(",\"expenses\":".to_owned()),
+        Box::new(Rows::new(
+            feed.expenses.into_iter().map(ExpenseWithSplits::from),
+        )),
+        text(tail),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDateTime;
+    use entities::{
+        enums::{
+            ExpenseCategory, PaymentMethod, ShoppingListStatus, SplitType, TodoPriority, TodoStatus,
+        },
+        expense, expense_split, shopping_list, shopping_list_item, todo,
+    };
+    use poem::IntoResponse;
+
+    use super::*;
+    use crate::service::{
+        expenses::{Expense, ExpenseDetail, Split},
+        sync::{ConflictKind, Operation, RowKind},
+    };
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").expect("a moment")
+    }
+
+    fn feed() -> Feed {
+        let now = at("2030-01-02 03:04:05.678901");
+        // Fixed ids, so that two calls make the same rows.
+        let id = Uuid::from_u128;
+        let (household, user, expense_id) = (id(1), id(2), id(3));
+        Feed {
+            complete: false,
+            todos: vec![todo::Model {
+                id: id(11),
+                household_id: household,
+                title: "Bins \"out\"".into(),
+                description: None,
+                status: TodoStatus::Completed,
+                priority: TodoPriority::High,
+                due_date: Some(now),
+                assigned_to_id: Some(user),
+                created_by: user,
+                recurring_pattern: None,
+                recurring_until: None,
+                parent_todo_id: None,
+                completed_at: Some(now),
+                created_at: now,
+                updated_at: now,
+            }],
+            shopping_lists: vec![shopping_list::Model {
+                id: id(12),
+                household_id: household,
+                name: "Weekly".into(),
+                description: Some("Sat".into()),
+                status: ShoppingListStatus::Archived,
+                created_by: user,
+                created_at: now,
+                updated_at: now,
+            }],
+            shopping_items: vec![shopping_list_item::Model {
+                id: id(13),
+                shopping_list_id: id(14),
+                name: "Milk".into(),
+                quantity: 1.5,
+                unit: None,
+                category: Some("Dairy".into()),
+                is_purchased: true,
+                assigned_to_id: None,
+                price: Some("1.05".parse().expect("a price")),
+                notes: None,
+                is_recurring: false,
+                recurring_pattern: None,
+                recurring_until: None,
+                last_recurring_date: None,
+                checked_off_by: Some(user),
+                checked_off_at: Some(now),
+                position: 2,
+                created_by: user,
+                created_at: now,
+                updated_at: now,
+            }],
+            expenses: vec![ExpenseDetail {
+                expense: Expense {
+                    model: expense::Model {
+                        id: expense_id,
+                        household_id: household,
+                        created_by: user,
+                        amount: "12.50".parse().expect("an amount"),
+                        description: "Bread".into(),
+                        category: ExpenseCategory::Food,
+                        payment_method: PaymentMethod::Card,
+                        date: now,
+                        split_type: SplitType::Equal,
+                        is_personal: false,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                    creator: None,
+                },
+                splits: vec![Split {
+                    model: expense_split::Model {
+                        id: id(15),
+                        expense_id,
+                        user_id: user,
+                        amount_owed: "12.50".parse().expect("an amount"),
+                        is_settled: true,
+                        settled_at: Some(now),
+                        created_at: now,
+                    },
+                    user: None,
+                }],
+            }],
+            deleted: Deleted {
+                todos: vec![id(16)],
+                ..Deleted::default()
+            },
+        }
+    }
+
+    fn outcome() -> Outcome {
+        let now = at("2030-01-02 03:04:05");
+        Outcome {
+            not_applied: vec![NotApplied {
+                kind: RowKind::Todo,
+                operation: Operation::Update,
+                id: Some("x".into()),
+                reason: "deleted on the server".into(),
+            }],
+            conflicts: vec![Conflict {
+                kind: RowKind::Todo,
+                operation: Operation::Update,
+                id: Uuid::from_u128(99),
+                local_version: now,
+                server_version: now,
+                conflict: ConflictKind::DeletedOnServer,
+            }],
+        }
+    }
+
+    /// The answer as the document describes it, built the way poem-openapi writes it.
+    fn documented(server_timestamp: i64, feed: Feed, outcome: Outcome) -> serde_json::Value {
+        SyncResponse {
             server_timestamp,
             todos: feed.todos.into_iter().map(Into::into).collect(),
             shopping_lists: feed.shopping_lists.into_iter().map(Into::into).collect(),
@@ -230,6 +404,20 @@ impl SyncApi {
             full_resync: feed.complete,
             conflicts: outcome.conflicts.into_iter().map(Into::into).collect(),
             not_applied: outcome.not_applied.into_iter().map(Into::into).collect(),
-        }))
+        }
+        .to_json()
+        .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn the_written_answer_says_what_the_documented_object_says() {
+        let written = answer(1_796_682_363_176, feed(), outcome())
+            .into_response()
+            .into_body()
+            .into_bytes()
+            .await
+            .expect("the body");
+        let written: serde_json::Value = serde_json::from_slice(&written).expect("JSON");
+        assert_eq!(written, documented(1_796_682_363_176, feed(), outcome()));
     }
 }

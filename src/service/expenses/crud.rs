@@ -10,8 +10,8 @@ use entities::{
     money::Money,
 };
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -95,31 +95,69 @@ pub async fn create_in(
     new: NewExpense,
 ) -> ServiceResult<expense::Model> {
     require_member(txn, caller, new.household_id).await?;
+    let members = members_in(txn, new.household_id).await?;
+    let (row, splits) = new_rows(
+        new,
+        caller.user_id,
+        &members.iter().map(|m| m.user_id).collect::<Vec<_>>(),
+        Utc::now().naive_utc(),
+    )?;
+    let saved = row.into_active_model().insert(txn).await?;
+    if !splits.is_empty() {
+        expense_split::Entity::insert_many(
+            splits.into_iter().map(IntoActiveModel::into_active_model),
+        )
+        .exec(txn)
+        .await?;
+    }
+    Ok(saved)
+}
+
+/// The expense `new` records, created by `created_by` at `now`, and its splits among
+/// `members` (in the order they joined); refused when the shares do not hold (see
+/// [`shares`]). The payer does not owe themselves: their own split is settled from the
+/// start.
+pub(crate) fn new_rows(
+    new: NewExpense,
+    created_by: Uuid,
+    members: &[Uuid],
+    now: NaiveDateTime,
+) -> ServiceResult<(expense::Model, Vec<expense_split::Model>)> {
     let shares = if new.is_personal {
         Vec::new()
     } else {
-        let members = members_in(txn, new.household_id).await?;
-        shares(&new, &members.iter().map(|m| m.user_id).collect::<Vec<_>>())?
+        shares(&new, members)?
     };
-    let now = Utc::now().naive_utc();
-    let saved = expense::ActiveModel {
-        id: Set(new.id),
-        household_id: Set(new.household_id),
-        created_by: Set(caller.user_id),
-        amount: Set(new.amount),
-        description: Set(new.description),
-        category: Set(new.category),
-        payment_method: Set(new.payment_method),
-        date: Set(new.date.unwrap_or(now)),
-        split_type: Set(new.split_type),
-        is_personal: Set(new.is_personal),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    insert_splits(txn, &saved, shares).await?;
-    Ok(saved)
+    let row = expense::Model {
+        id: new.id,
+        household_id: new.household_id,
+        created_by,
+        amount: new.amount,
+        description: new.description,
+        category: new.category,
+        payment_method: new.payment_method,
+        date: new.date.unwrap_or(now),
+        split_type: new.split_type,
+        is_personal: new.is_personal,
+        created_at: now,
+        updated_at: now,
+    };
+    let splits = shares
+        .into_iter()
+        .map(|share| {
+            let own = share.user_id == created_by;
+            expense_split::Model {
+                id: Uuid::new_v4(),
+                expense_id: row.id,
+                user_id: share.user_id,
+                amount_owed: share.amount_owed,
+                is_settled: own,
+                settled_at: own.then_some(now),
+                created_at: now,
+            }
+        })
+        .collect();
+    Ok((row, splits))
 }
 
 /// Who owes what of a shared expense among `members` (in the order they joined): every
@@ -162,29 +200,6 @@ fn shares(new: &NewExpense, members: &[Uuid]) -> ServiceResult<Vec<Share>> {
         return Err(ServiceError::Forbidden(SPLIT_FOR_A_STRANGER.into()));
     }
     Ok(new.splits.clone())
-}
-
-/// The payer does not owe themselves: their own split is settled from the start.
-async fn insert_splits(
-    txn: &Txn,
-    expense: &expense::Model,
-    shares: Vec<Share>,
-) -> ServiceResult<()> {
-    for share in shares {
-        let own = share.user_id == expense.created_by;
-        expense_split::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            expense_id: Set(expense.id),
-            user_id: Set(share.user_id),
-            amount_owed: Set(share.amount_owed),
-            is_settled: Set(own),
-            settled_at: Set(own.then_some(expense.created_at)),
-            created_at: Set(expense.created_at),
-        }
-        .insert(txn)
-        .await?;
-    }
-    Ok(())
 }
 
 /// The expense `id` with its splits, for a member of its household.
@@ -265,24 +280,34 @@ pub async fn update_in(
     changes: ExpenseChanges,
 ) -> ServiceResult<expense::Model> {
     let current = own_expense(txn, caller, id, "update").await?;
-    let mut changed = current.into_active_model();
+    let row = changed(&current, changes, Utc::now().naive_utc());
+    Ok(row.into_active_model().reset_all().update(txn).await?)
+}
+
+/// `current` with `changes` made at `now`; its splits stay as they are.
+pub(crate) fn changed(
+    current: &expense::Model,
+    changes: ExpenseChanges,
+    now: NaiveDateTime,
+) -> expense::Model {
+    let mut row = current.clone();
     if let Some(amount) = changes.amount {
-        changed.amount = Set(amount);
+        row.amount = amount;
     }
     if let Some(description) = changes.description {
-        changed.description = Set(description);
+        row.description = description;
     }
     if let Some(category) = changes.category {
-        changed.category = Set(category);
+        row.category = category;
     }
     if let Some(method) = changes.payment_method {
-        changed.payment_method = Set(method);
+        row.payment_method = method;
     }
     if let Some(date) = changes.date {
-        changed.date = Set(date);
+        row.date = date;
     }
-    changed.updated_at = Set(Utc::now().naive_utc());
-    Ok(changed.update(txn).await?)
+    row.updated_at = now;
+    row
 }
 
 pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
@@ -295,6 +320,11 @@ pub async fn delete_in(txn: &Txn, caller: Caller, id: Uuid) -> ServiceResult<()>
     deletions::record(txn, RowKind::Expense, expense.household_id, expense.id).await?;
     expense::Entity::delete_by_id(expense.id).exec(txn).await?;
     Ok(())
+}
+
+/// Why anyone but its creator may not `action` (update, delete) an expense.
+pub(crate) fn only_the_creator_can(action: &str) -> String {
+    format!("Only the creator can {action} this expense")
 }
 
 /// The expense if the caller created it: not found when there is none (or it is outside
@@ -316,9 +346,7 @@ async fn own_expense(
         .await?
         .ok_or(ServiceError::NotFound(EXPENSE_NOT_FOUND.into()))?;
     if found.created_by != caller.user_id {
-        return Err(ServiceError::Forbidden(
-            format!("Only the creator can {action} this expense").into(),
-        ));
+        return Err(ServiceError::Forbidden(only_the_creator_can(action).into()));
     }
     require_member(txn, caller, found.household_id).await?;
     Ok(found)

@@ -29,6 +29,7 @@ pub use crud::{
     ExpenseChanges, ExpenseFilter, NewExpense, Share, create, create_in, delete, delete_in, get,
     list, update, update_in,
 };
+pub(crate) use crud::{changed, new_rows, only_the_creator_can};
 pub use settlement::{settle, settle_in};
 pub use summary::{Balance, HouseholdSummary, summary};
 

@@ -3,9 +3,7 @@
 
 use chrono::{NaiveDateTime, Utc};
 use entities::{money::Money, shopping_list, shopping_list_item};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use uuid::Uuid;
 
 use super::{
@@ -95,32 +93,74 @@ pub async fn create_item_in(
     if let Some(assignee) = new.assigned_to_id {
         require_assignable(txn, list.household_id, assignee).await?;
     }
-    let now = Utc::now().naive_utc();
-    let mut item = shopping_list_item::ActiveModel {
-        id: Set(new.id),
-        shopping_list_id: Set(list.id),
-        name: Set(new.name),
-        quantity: Set(new.quantity),
-        unit: Set(new.unit),
-        category: Set(new.category),
-        // Unchecked until `mark_purchased` says otherwise.
-        is_purchased: Set(false),
-        checked_off_by: Set(None),
-        checked_off_at: Set(None),
-        assigned_to_id: Set(new.assigned_to_id),
-        price: Set(new.price),
-        notes: Set(new.notes),
-        is_recurring: Set(new.is_recurring),
-        recurring_pattern: Set(new.recurring_pattern),
-        recurring_until: Set(new.recurring_until),
-        last_recurring_date: Set(None),
-        position: Set(new.position),
-        created_by: Set(caller.user_id),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = new_row(new, caller.user_id, Utc::now().naive_utc());
+    Ok(row.into_active_model().insert(txn).await?)
+}
+
+/// The row `new` makes, created (and checked off, if it says so) by `created_by` at `now`.
+pub(crate) fn new_row(
+    new: NewItem,
+    created_by: Uuid,
+    now: NaiveDateTime,
+) -> shopping_list_item::Model {
+    let mut row = shopping_list_item::Model {
+        id: new.id,
+        shopping_list_id: new.shopping_list_id,
+        name: new.name,
+        quantity: new.quantity,
+        unit: new.unit,
+        category: new.category,
+        is_purchased: false,
+        checked_off_by: None,
+        checked_off_at: None,
+        assigned_to_id: new.assigned_to_id,
+        price: new.price,
+        notes: new.notes,
+        is_recurring: new.is_recurring,
+        recurring_pattern: new.recurring_pattern,
+        recurring_until: new.recurring_until,
+        last_recurring_date: None,
+        position: new.position,
+        created_by,
+        created_at: now,
+        updated_at: now,
     };
-    mark_purchased(&mut item, false, new.is_purchased, caller.user_id, now);
-    Ok(item.insert(txn).await?)
+    mark_purchased(&mut row, new.is_purchased, created_by, now);
+    row
+}
+
+/// `current` with `changes` made by `by` at `now`.
+pub(crate) fn changed(
+    current: &shopping_list_item::Model,
+    changes: ItemChanges,
+    by: Uuid,
+    now: NaiveDateTime,
+) -> shopping_list_item::Model {
+    let mut row = current.clone();
+    if let Some(name) = changes.name {
+        row.name = name;
+    }
+    if let Some(quantity) = changes.quantity {
+        row.quantity = quantity;
+    }
+    if let Some(purchased) = changes.is_purchased {
+        mark_purchased(&mut row, purchased, by, now);
+    }
+    if let Some(recurring) = changes.is_recurring {
+        row.is_recurring = recurring;
+    }
+    if let Some(position) = changes.position {
+        row.position = position;
+    }
+    changes.unit.apply(&mut row.unit);
+    changes.category.apply(&mut row.category);
+    changes.assigned_to_id.apply(&mut row.assigned_to_id);
+    changes.price.apply(&mut row.price);
+    changes.notes.apply(&mut row.notes);
+    changes.recurring_pattern.apply(&mut row.recurring_pattern);
+    changes.recurring_until.apply(&mut row.recurring_until);
+    row.updated_at = now;
+    row
 }
 
 /// A list's items in list order: one query when it finds some; when it finds none, a
@@ -158,40 +198,8 @@ pub async fn update_item_in(
     if let Some(assignee) = changes.assigned_to_id.value() {
         require_assignable(txn, list.household_id, *assignee).await?;
     }
-    let now = Utc::now().naive_utc();
-    let mut changed = current.clone().into_active_model();
-    if let Some(name) = changes.name {
-        changed.name = Set(name);
-    }
-    if let Some(quantity) = changes.quantity {
-        changed.quantity = Set(quantity);
-    }
-    if let Some(purchased) = changes.is_purchased {
-        mark_purchased(
-            &mut changed,
-            current.is_purchased,
-            purchased,
-            caller.user_id,
-            now,
-        );
-    }
-    if let Some(recurring) = changes.is_recurring {
-        changed.is_recurring = Set(recurring);
-    }
-    if let Some(position) = changes.position {
-        changed.position = Set(position);
-    }
-    changes.unit.apply(&mut changed.unit);
-    changes.category.apply(&mut changed.category);
-    changes.assigned_to_id.apply(&mut changed.assigned_to_id);
-    changes.price.apply(&mut changed.price);
-    changes.notes.apply(&mut changed.notes);
-    changes
-        .recurring_pattern
-        .apply(&mut changed.recurring_pattern);
-    changes.recurring_until.apply(&mut changed.recurring_until);
-    changed.updated_at = Set(now);
-    Ok(changed.update(txn).await?)
+    let row = changed(&current, changes, caller.user_id, Utc::now().naive_utc());
+    Ok(row.into_active_model().reset_all().update(txn).await?)
 }
 
 pub async fn delete_item(db: &Db, caller: Caller, item: ItemRef) -> ServiceResult<()> {
@@ -211,24 +219,23 @@ pub async fn delete_item_in(txn: &Txn, caller: Caller, item: ItemRef) -> Service
 /// Marks `item` purchased or not. Checking it off records who did it and when, unchecking
 /// clears both, and checking off an item already checked off keeps who did it first.
 fn mark_purchased(
-    item: &mut shopping_list_item::ActiveModel,
-    was_purchased: bool,
+    item: &mut shopping_list_item::Model,
     purchased: bool,
     by: Uuid,
     at: NaiveDateTime,
 ) {
-    item.is_purchased = Set(purchased);
-    match (purchased, was_purchased) {
+    match (purchased, item.is_purchased) {
         (true, false) => {
-            item.checked_off_by = Set(Some(by));
-            item.checked_off_at = Set(Some(at));
+            item.checked_off_by = Some(by);
+            item.checked_off_at = Some(at);
         }
         (false, _) => {
-            item.checked_off_by = Set(None);
-            item.checked_off_at = Set(None);
+            item.checked_off_by = None;
+            item.checked_off_at = None;
         }
         (true, true) => {}
     }
+    item.is_purchased = purchased;
 }
 
 /// The item `item` names and its list, for a member of the list's household.

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use entities::{enums::ShoppingListStatus, money::Money, shopping_list, shopping_list_item};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -86,19 +86,40 @@ pub async fn create_list_in(
     new: NewList,
 ) -> ServiceResult<shopping_list::Model> {
     require_member(txn, caller, new.household_id).await?;
-    let now = Utc::now().naive_utc();
-    Ok(shopping_list::ActiveModel {
-        id: Set(new.id),
-        household_id: Set(new.household_id),
-        name: Set(new.name),
-        description: Set(new.description),
-        status: Set(new.status),
-        created_by: Set(caller.user_id),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = new_row(new, caller.user_id, Utc::now().naive_utc());
+    Ok(row.into_active_model().insert(txn).await?)
+}
+
+/// The row `new` makes, created by `created_by` at `now`.
+pub(crate) fn new_row(new: NewList, created_by: Uuid, now: NaiveDateTime) -> shopping_list::Model {
+    shopping_list::Model {
+        id: new.id,
+        household_id: new.household_id,
+        name: new.name,
+        description: new.description,
+        status: new.status,
+        created_by,
+        created_at: now,
+        updated_at: now,
     }
-    .insert(txn)
-    .await?)
+}
+
+/// `current` with `changes` made at `now`.
+pub(crate) fn changed(
+    current: &shopping_list::Model,
+    changes: ListChanges,
+    now: NaiveDateTime,
+) -> shopping_list::Model {
+    let mut row = current.clone();
+    if let Some(name) = changes.name {
+        row.name = name;
+    }
+    if let Some(status) = changes.status {
+        row.status = status;
+    }
+    changes.description.apply(&mut row.description);
+    row.updated_at = now;
+    row
 }
 
 /// A household's lists, newest first.
@@ -170,16 +191,8 @@ pub async fn update_list_in(
     changes: ListChanges,
 ) -> ServiceResult<shopping_list::Model> {
     let current = list_row(txn, caller, id, LIST_NOT_FOUND).await?;
-    let mut changed = current.into_active_model();
-    if let Some(name) = changes.name {
-        changed.name = Set(name);
-    }
-    if let Some(status) = changes.status {
-        changed.status = Set(status);
-    }
-    changes.description.apply(&mut changed.description);
-    changed.updated_at = Set(Utc::now().naive_utc());
-    Ok(changed.update(txn).await?)
+    let row = changed(&current, changes, Utc::now().naive_utc());
+    Ok(row.into_active_model().reset_all().update(txn).await?)
 }
 
 /// Deletes a list; its items go with it.

@@ -3,8 +3,8 @@
 //! household of its list, and an assignee must be a member of it.
 
 mod categories;
-mod items;
-mod lists;
+pub(crate) mod items;
+pub(crate) mod lists;
 
 pub use categories::{NewCategory, categories, create_category};
 pub use items::{

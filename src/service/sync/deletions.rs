@@ -2,12 +2,14 @@
 //! cascade such as a list's items or a removed household) leaves its id here, in the
 //! deleting transaction, so that the other phones' next sync can drop it too. Kept for
 //! `RETENTION`; a client that last synced before that gets everything instead (see `feed`).
+//! A sync records its own deletions in its set statements (`sets`); these are the single
+//! rows and cascades of the REST routes.
 
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
     sea_query::{Expr, InsertStatement, OnConflict, Query, SelectStatement},
 };
 use uuid::Uuid;
@@ -41,15 +43,6 @@ pub mod entity {
 }
 
 use entity::{Column, Entity};
-
-/// The ids of a household's rows deleted after a moment, per kind.
-#[derive(Default)]
-pub struct Deleted {
-    pub todos: Vec<Uuid>,
-    pub shopping_lists: Vec<Uuid>,
-    pub shopping_items: Vec<Uuid>,
-    pub expenses: Vec<Uuid>,
-}
 
 /// The columns a deletion is written in, in this order.
 const COLUMNS: [Column; 4] = [
@@ -113,50 +106,6 @@ fn now() -> NaiveDateTime {
 
 fn query_error(err: sea_orm::sea_query::error::Error) -> DbErr {
     DbErr::Custom(err.to_string())
-}
-
-/// When `id` of `kind` was deleted from `household_id`, if it was (and is still recorded).
-pub async fn deleted_at(
-    txn: &Txn,
-    kind: RowKind,
-    household_id: Uuid,
-    id: Uuid,
-) -> Result<Option<NaiveDateTime>, DbErr> {
-    Entity::find_by_id((kind.as_str().to_owned(), id))
-        .filter(Column::HouseholdId.eq(household_id))
-        .select_only()
-        .column(Column::DeletedAt)
-        .into_tuple()
-        .one(txn)
-        .await
-}
-
-/// The rows of `household_id` deleted after `after`.
-pub async fn since<C: ConnectionTrait>(
-    conn: &C,
-    household_id: Uuid,
-    after: NaiveDateTime,
-) -> Result<Deleted, DbErr> {
-    let rows: Vec<(String, Uuid)> = Entity::find()
-        .filter(Column::HouseholdId.eq(household_id))
-        .filter(Column::DeletedAt.gt(after))
-        .select_only()
-        .columns([Column::Kind, Column::RowId])
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let mut deleted = Deleted::default();
-    for (kind, id) in rows {
-        let ids = match RowKind::named(&kind) {
-            Some(RowKind::Todo) => &mut deleted.todos,
-            Some(RowKind::ShoppingList) => &mut deleted.shopping_lists,
-            Some(RowKind::ShoppingItem) => &mut deleted.shopping_items,
-            Some(RowKind::Expense) => &mut deleted.expenses,
-            None => continue,
-        };
-        ids.push(id);
-    }
-    Ok(deleted)
 }
 
 /// Deletes the record of deletions older than the retention; answers how many there were.

@@ -1,27 +1,39 @@
-//! Offline sync: the app's changes applied through the same service functions as REST,
-//! in one transaction, each entry in a savepoint of its own: an entry that is refused (or
-//! could not be read) is rolled back and reported, never fatal; only losing the database
-//! fails the whole sync, and then nothing of it is kept and the app sends it again. The
-//! caller is confined to the sync's household (`Caller::within`): ids elsewhere are not
-//! found, whatever the entry names.
+//! Offline sync: the app's changes applied with the same rules as the REST routes, in one
+//! transaction, in a fixed number of set-based statements whatever the phone sends (see
+//! `sets`): the household's members read once, then per kind one read of every row the
+//! entries name and one write of what they came to. An entry that is refused (or could
+//! not be read) changes nothing and is reported, never fatal; only losing the database
+//! fails the whole sync, and then nothing of it is kept and the app sends it again. Nothing
+//! outside the sync's household can be touched, whatever ids an entry names.
+//!
+//! What happens to an entry is decided here: its row as the app sent it is made ready
+//! (`rows`), each kind's entries are weighed and applied in order against what the read
+//! found (`plan`), by each kind's rules (`kinds`).
 
 pub mod deletions;
 pub mod feed;
-mod versions;
+mod kinds;
+mod plan;
+pub mod rows;
+mod sets;
 
 use std::{collections::HashSet, fmt};
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
+use self::{
+    kinds::{Context, Expenses, Items, Kind, Lists, Todos},
+    plan::Applied,
+};
 use super::{
     ServiceError, ServiceResult,
-    access::{Caller, WhenMissing, membership},
-    expenses::{self, ExpenseChanges, NewExpense},
-    shopping::{self, ItemChanges, ItemRef, ListChanges, NewItem, NewList},
-    todos::{self, NewTodo, TodoChanges},
+    access::NOT_A_MEMBER,
+    expenses::{ExpenseChanges, NewExpense},
+    shopping::{ItemChanges, ListChanges, NewItem, NewList},
+    todos::{NewTodo, TodoChanges},
 };
-use crate::db::{Db, Txn, retry::is_transient};
+use crate::db::{Db, Txn};
 
 /// The kinds of row the app syncs, in the order they are applied (a list before its items).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,8 +76,9 @@ impl fmt::Display for RowKind {
 /// What an entry asks for one row.
 pub enum Op<New, Changes> {
     Create(New),
-    /// `or_create`: the row to create when `id` is not found in the household (the same
-    /// entry read as a create, when it reads as one).
+    /// `or_create`: the row to create when `id` is not the household's (the same entry
+    /// read as a create, when it reads as one): the app files an edit of a row it created
+    /// offline under `updated` until the row has synced.
     Update {
         id: Uuid,
         changes: Changes,
@@ -74,101 +87,79 @@ pub enum Op<New, Changes> {
     Delete(Uuid),
 }
 
-/// One entry of the app's changes, read into what the service functions take.
-pub enum Change {
-    Todo(Op<NewTodo, TodoChanges>),
-    ShoppingList(Op<NewList, ListChanges>),
-    ShoppingItem(Op<NewItem, ItemChanges>),
-    Expense(Op<NewExpense, ExpenseChanges>),
-}
-
-impl<New: Identified, Changes> Op<New, Changes> {
+impl<New, Changes> Op<New, Changes> {
     /// The row it names.
-    fn id(&self) -> Uuid {
+    fn id<K: Kind<New = New, Changes = Changes>>(&self) -> Uuid {
         match self {
-            Op::Create(new) => new.id(),
+            Op::Create(new) => K::new_id(new),
             Op::Update { id, .. } | Op::Delete(id) => *id,
         }
     }
-}
 
-/// A row to create, which names its own id (the app's).
-pub trait Identified {
-    fn id(&self) -> Uuid;
-}
-
-impl Identified for NewTodo {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-}
-
-impl Identified for NewList {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-}
-
-impl Identified for NewItem {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-}
-
-impl Identified for NewExpense {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-}
-
-impl Change {
-    fn id(&self) -> Uuid {
-        match self {
-            Change::Todo(op) => op.id(),
-            Change::ShoppingList(op) => op.id(),
-            Change::ShoppingItem(op) => op.id(),
-            Change::Expense(op) => op.id(),
-        }
+    fn is_create(&self) -> bool {
+        matches!(self, Op::Create(_))
     }
 
     fn is_delete(&self) -> bool {
-        matches!(
-            self,
-            Change::Todo(Op::Delete(_))
-                | Change::ShoppingList(Op::Delete(_))
-                | Change::ShoppingItem(Op::Delete(_))
-                | Change::Expense(Op::Delete(_))
-        )
-    }
-
-    fn is_create(&self) -> bool {
-        matches!(
-            self,
-            Change::Todo(Op::Create(_))
-                | Change::ShoppingList(Op::Create(_))
-                | Change::ShoppingItem(Op::Create(_))
-                | Change::Expense(Op::Create(_))
-        )
+        matches!(self, Op::Delete(_))
     }
 }
 
-/// One entry as the app sent it: what it names, and the change it was read into, or why
-/// it could not be read.
-pub struct Entry {
-    pub kind: RowKind,
-    /// `create`, `update` or `delete`.
-    pub operation: &'static str,
+/// Which list of a kind's changes an entry came in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+        }
+    }
+}
+
+/// What an entry is about, for its report.
+pub struct About {
+    pub operation: Operation,
     /// The row's id as the app sent it, when it sent one.
     pub id: Option<String>,
     /// The row's `updated_at` as the app sent it, when it sent one it could read.
     pub client_version: Option<NaiveDateTime>,
-    pub change: Result<Change, String>,
+}
+
+/// One entry of the app's changes: the change it was read into, or why it could not be.
+pub struct Entry<New, Changes> {
+    pub about: About,
+    pub change: Result<Op<New, Changes>, String>,
+}
+
+/// The app's changes, per kind, each in the order they are applied.
+#[derive(Default)]
+pub struct Changes {
+    pub todos: Vec<Entry<NewTodo, TodoChanges>>,
+    pub shopping_lists: Vec<Entry<NewList, ListChanges>>,
+    pub shopping_items: Vec<Entry<NewItem, ItemChanges>>,
+    pub expenses: Vec<Entry<NewExpense, ExpenseChanges>>,
+}
+
+impl Changes {
+    fn is_empty(&self) -> bool {
+        self.todos.is_empty()
+            && self.shopping_lists.is_empty()
+            && self.shopping_items.is_empty()
+            && self.expenses.is_empty()
+    }
 }
 
 /// An entry that changed nothing, and why.
 pub struct NotApplied {
     pub kind: RowKind,
-    pub operation: &'static str,
+    pub operation: Operation,
     pub id: Option<String>,
     pub reason: String,
 }
@@ -205,8 +196,7 @@ impl ConflictKind {
 /// that the outcome does not depend on the phones' clocks.
 pub struct Conflict {
     pub kind: RowKind,
-    /// The entry's operation: `create`, `update` or `delete`.
-    pub operation: &'static str,
+    pub operation: Operation,
     pub id: Uuid,
     /// The `updated_at` the client sent for its row; its last sync when it sent none.
     pub local_version: NaiveDateTime,
@@ -217,101 +207,10 @@ pub struct Conflict {
 
 /// What became of a sync's entries: every entry not listed in `not_applied` was applied;
 /// each of `conflicts` is also in `not_applied`.
+#[derive(Default)]
 pub struct Outcome {
     pub not_applied: Vec<NotApplied>,
     pub conflicts: Vec<Conflict>,
-}
-
-/// What one entry came to.
-enum Applied {
-    Yes,
-    Refused(String),
-    Lost(ConflictKind, NaiveDateTime),
-}
-
-/// Applies `entries` in order for `user_id`, a member of `household_id`, whose last sync
-/// was at `last_sync` (none: the client has never synced).
-pub async fn apply(
-    db: &Db,
-    user_id: Uuid,
-    household_id: Uuid,
-    last_sync: Option<NaiveDateTime>,
-    entries: Vec<Entry>,
-) -> ServiceResult<Outcome> {
-    membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
-    let caller = Caller::within(user_id, household_id);
-    let outcome = db
-        .write(|txn| {
-            Box::pin(async move {
-                let mut outcome = Outcome {
-                    not_applied: Vec::new(),
-                    conflicts: Vec::new(),
-                };
-                // The rows this sync wrote: changing one of them again is no conflict.
-                let mut written = HashSet::new();
-                for entry in entries {
-                    let Entry {
-                        kind,
-                        operation,
-                        id,
-                        client_version,
-                        change,
-                    } = entry;
-                    let reason = match change {
-                        Err(reason) => reason,
-                        Ok(change) => {
-                            let row = change.id();
-                            let applied = if written.contains(&(kind, row)) {
-                                in_savepoint(txn, caller, change).await?
-                            } else {
-                                let base = Base {
-                                    last_sync,
-                                    client_version,
-                                };
-                                guarded(txn, caller, household_id, kind, base, change).await?
-                            };
-                            match applied {
-                                Applied::Yes => {
-                                    written.insert((kind, row));
-                                    continue;
-                                }
-                                Applied::Refused(reason) => reason,
-                                Applied::Lost(conflict, server_version) => {
-                                    outcome.conflicts.push(Conflict {
-                                        kind,
-                                        operation,
-                                        id: row,
-                                        local_version: client_version
-                                            .or(last_sync)
-                                            .unwrap_or(DateTime::UNIX_EPOCH.naive_utc()),
-                                        server_version,
-                                        conflict,
-                                    });
-                                    conflict.reason().to_owned()
-                                }
-                            }
-                        }
-                    };
-                    outcome.not_applied.push(NotApplied {
-                        kind,
-                        operation,
-                        id,
-                        reason,
-                    });
-                }
-                Ok::<_, ServiceError>(outcome)
-            })
-        })
-        .await?;
-    // Each one is in the answer; the log keeps counts, not the client's rows.
-    if !outcome.not_applied.is_empty() {
-        tracing::info!(
-            not_applied = outcome.not_applied.len(),
-            conflicts = outcome.conflicts.len(),
-            "sync entries not applied"
-        );
-    }
-    Ok(outcome)
 }
 
 /// What an entry's edit is weighed against.
@@ -340,116 +239,118 @@ impl Base {
     }
 }
 
-/// Applies `change` unless the server's row won (see [`Base::server_wins`]), or it was
-/// deleted on the server. A delete of a row already deleted is done.
-async fn guarded(
-    txn: &Txn,
-    caller: Caller,
+/// Applies `changes` for `user_id` in `household_id`, whose last sync was at `last_sync`
+/// (none: the client has never synced). With nothing to apply nothing is sent to the
+/// database: the feed that follows checks the caller's membership itself.
+pub async fn apply(
+    db: &Db,
+    user_id: Uuid,
     household_id: Uuid,
-    kind: RowKind,
+    last_sync: Option<NaiveDateTime>,
+    changes: Changes,
+) -> ServiceResult<Outcome> {
+    if changes.is_empty() {
+        return Ok(Outcome::default());
+    }
+    let base = Base {
+        last_sync,
+        client_version: None,
+    };
+    let outcome = db
+        .write(|txn| {
+            Box::pin(async move {
+                let members = sets::members(txn, household_id).await?;
+                if !members.contains(&user_id) {
+                    return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
+                }
+                let mut ctx = Context {
+                    user_id,
+                    household_id,
+                    now: Utc::now().naive_utc(),
+                    members,
+                    lists: HashSet::new(),
+                };
+                let mut outcome = Outcome::default();
+                apply_kind::<Todos>(txn, &mut ctx, base, changes.todos, &mut outcome).await?;
+                apply_kind::<Lists>(txn, &mut ctx, base, changes.shopping_lists, &mut outcome)
+                    .await?;
+                apply_kind::<Items>(txn, &mut ctx, base, changes.shopping_items, &mut outcome)
+                    .await?;
+                apply_kind::<Expenses>(txn, &mut ctx, base, changes.expenses, &mut outcome).await?;
+                Ok::<_, ServiceError>(outcome)
+            })
+        })
+        .await?;
+    // Each one is in the answer; the log keeps counts, not the client's rows.
+    if !outcome.not_applied.is_empty() {
+        tracing::info!(
+            not_applied = outcome.not_applied.len(),
+            conflicts = outcome.conflicts.len(),
+            "sync entries not applied"
+        );
+    }
+    Ok(outcome)
+}
+
+/// One kind's entries: one read of the rows they name, weighed in order, one write.
+async fn apply_kind<K: Kind>(
+    txn: &Txn,
+    ctx: &mut Context,
     base: Base,
-    change: Change,
-) -> ServiceResult<Applied> {
-    let id = change.id();
-    if !change.is_create() {
-        match versions::changed_at(txn, kind, household_id, id).await? {
-            Some(changed) if base.server_wins(changed) => {
-                return Ok(Applied::Lost(ConflictKind::ChangedOnServer, changed));
-            }
-            Some(_) => return in_savepoint(txn, caller, change).await,
-            None => {}
-        }
+    entries: Vec<Entry<K::New, K::Changes>>,
+    outcome: &mut Outcome,
+) -> ServiceResult<()> {
+    if entries.is_empty() {
+        return Ok(());
     }
-    match deletions::deleted_at(txn, kind, household_id, id).await? {
-        Some(_) if change.is_delete() => Ok(Applied::Yes),
-        Some(deleted) => Ok(Applied::Lost(ConflictKind::DeletedOnServer, deleted)),
-        None => in_savepoint(txn, caller, change).await,
+    let mut ids = Vec::with_capacity(entries.len());
+    let mut lists = Vec::new();
+    let mut seen = HashSet::new();
+    for op in entries
+        .iter()
+        .filter_map(|entry| entry.change.as_ref().ok())
+    {
+        let id = op.id::<K>();
+        if seen.insert(id) {
+            ids.push(id);
+        }
+        lists.extend(K::lists_named(op));
     }
-}
-
-/// Applies `change` in a savepoint: kept when it applies, rolled back when it is refused
-/// (answering why). A lost connection fails the whole sync instead.
-async fn in_savepoint(txn: &Txn, caller: Caller, change: Change) -> ServiceResult<Applied> {
-    let savepoint = txn.savepoint().await?;
-    match change_in(&savepoint, caller, change).await {
-        Ok(()) => {
-            savepoint.commit().await?;
-            Ok(Applied::Yes)
-        }
-        Err(ServiceError::Db(err)) if is_transient(&err) => Err(ServiceError::Db(err)),
-        Err(refused) => {
-            savepoint.rollback().await?;
-            Ok(Applied::Refused(reason(refused)))
-        }
+    let (found, our_lists) = sets::read::<K>(txn, ctx.household_id, ids, lists).await?;
+    ctx.lists = our_lists;
+    let (plan, applied) = plan::plan::<K>(found, entries, ctx, base);
+    if !plan.is_empty() {
+        sets::write(txn, ctx, plan).await?;
     }
-}
-
-async fn change_in(txn: &Txn, caller: Caller, change: Change) -> ServiceResult<()> {
-    match change {
-        Change::Todo(Op::Create(new)) => todos::create_in(txn, caller, new).await.map(drop),
-        Change::Todo(Op::Update {
-            id,
-            changes,
-            or_create,
-        }) => match (todos::update_in(txn, caller, id, changes).await, or_create) {
-            (Err(ServiceError::NotFound(_)), Some(new)) => {
-                todos::create_in(txn, caller, new).await.map(drop)
+    for (about, row, applied) in applied {
+        let reason = match applied {
+            Applied::Yes => continue,
+            Applied::Refused(reason) => reason,
+            Applied::Lost(conflict, server_version) => {
+                if let Some(id) = row {
+                    outcome.conflicts.push(Conflict {
+                        kind: K::KIND,
+                        operation: about.operation,
+                        id,
+                        local_version: about
+                            .client_version
+                            .or(base.last_sync)
+                            .unwrap_or(DateTime::UNIX_EPOCH.naive_utc()),
+                        server_version,
+                        conflict,
+                    });
+                }
+                conflict.reason().to_owned()
             }
-            (updated, _) => updated.map(drop),
-        },
-        Change::Todo(Op::Delete(id)) => todos::delete_in(txn, caller, id).await,
-        Change::ShoppingList(Op::Create(new)) => {
-            shopping::create_list_in(txn, caller, new).await.map(drop)
-        }
-        Change::ShoppingList(Op::Update {
-            id,
-            changes,
-            or_create,
-        }) => match (
-            shopping::update_list_in(txn, caller, id, changes).await,
-            or_create,
-        ) {
-            (Err(ServiceError::NotFound(_)), Some(new)) => {
-                shopping::create_list_in(txn, caller, new).await.map(drop)
-            }
-            (updated, _) => updated.map(drop),
-        },
-        Change::ShoppingList(Op::Delete(id)) => shopping::delete_list_in(txn, caller, id).await,
-        Change::ShoppingItem(Op::Create(new)) => {
-            shopping::create_item_in(txn, caller, new).await.map(drop)
-        }
-        Change::ShoppingItem(Op::Update {
-            id,
-            changes,
-            or_create,
-        }) => match (
-            shopping::update_item_in(txn, caller, ItemRef::Id(id), changes).await,
-            or_create,
-        ) {
-            (Err(ServiceError::NotFound(_)), Some(new)) => {
-                shopping::create_item_in(txn, caller, new).await.map(drop)
-            }
-            (updated, _) => updated.map(drop),
-        },
-        Change::ShoppingItem(Op::Delete(id)) => {
-            shopping::delete_item_in(txn, caller, ItemRef::Id(id)).await
-        }
-        Change::Expense(Op::Create(new)) => expenses::create_in(txn, caller, new).await.map(drop),
-        Change::Expense(Op::Update {
-            id,
-            changes,
-            or_create,
-        }) => match (
-            expenses::update_in(txn, caller, id, changes).await,
-            or_create,
-        ) {
-            (Err(ServiceError::NotFound(_)), Some(new)) => {
-                expenses::create_in(txn, caller, new).await.map(drop)
-            }
-            (updated, _) => updated.map(drop),
-        },
-        Change::Expense(Op::Delete(id)) => expenses::delete_in(txn, caller, id).await,
+        };
+        outcome.not_applied.push(NotApplied {
+            kind: K::KIND,
+            operation: about.operation,
+            id: about.id,
+            reason,
+        });
     }
+    Ok(())
 }
 
 /// What a person reads about a refused entry. The database's own words stay in the log:
