@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 
-use crate::{db::Db, idempotency, service::sync::deletions};
+use crate::{
+    db::{Db, keys},
+    service::sync::deletions,
+};
 
 const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
@@ -15,7 +18,7 @@ pub async fn purge_expired_periodically(db: Db) {
     let mut every = tokio::time::interval(PURGE_INTERVAL);
     loop {
         every.tick().await;
-        report("idempotency keys", idempotency::purge_expired(&db).await);
+        report("idempotency keys", keys::purge_expired(&db).await);
         report("sync deletions", deletions::purge_expired(&db).await);
     }
 }

@@ -10,7 +10,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod housekeeping;
-pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod probe_client;
@@ -45,7 +44,6 @@ pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
     let route_table = Arc::new(RouteTable::new(&api.spec()));
     // A claim older than the deadline belongs to a request that can no longer answer.
     let stale_after = state.settings.request_timeout + std::time::Duration::from_secs(5);
-    let unreleased = idempotency::UnreleasedKeys::default();
     let keys_table = route_table.clone();
     let routes = Route::new()
         .at("/openapi.json", api.spec_endpoint())
@@ -55,13 +53,7 @@ pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
         .nest(
             "/",
             api.around(move |next, req| {
-                middleware::idempotency::layer(
-                    next,
-                    req,
-                    stale_after,
-                    unreleased.clone(),
-                    keys_table.clone(),
-                )
+                middleware::idempotency::layer(next, req, stale_after, keys_table.clone())
             }),
         )
         .data(state.clone());

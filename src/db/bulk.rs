@@ -28,6 +28,10 @@ impl Params {
         }
     }
 
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
     /// The placeholder of `value`, the next parameter.
     pub fn bind(&mut self, value: impl Into<Value>) -> String {
         self.values.push(value.into());

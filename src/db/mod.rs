@@ -4,7 +4,9 @@
 pub mod bounded;
 pub mod breaker;
 pub mod bulk;
+pub mod keys;
 pub mod migrations;
+pub mod once;
 pub mod retry;
 pub mod rows;
 
@@ -150,6 +152,10 @@ impl Db {
         &self.conn
     }
 
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
     /// Runs a read, retrying it on transient errors within the retry budget: reading twice
     /// changes nothing.
     pub async fn read<T, F, Fut>(&self, op: F) -> Result<T, DbErr>
@@ -214,18 +220,43 @@ impl Db {
         .await
     }
 
-    /// Runs `work` in one write transaction: `BEGIN`, the work, `COMMIT` through
-    /// [`Db::commit`] (so a lost answer to it is settled, not guessed). An error from the
-    /// work rolls everything back, as the transaction is dropped unfinished.
+    /// Runs `work` in one write transaction: `BEGIN`, the request's claim on its key (if
+    /// it has one no write has made yet), the work, `COMMIT` through [`Db::commit`] (so a
+    /// lost answer to it is settled, not guessed). An error from the work rolls everything
+    /// back, the claim with it, as the transaction is dropped unfinished. An error
+    /// [`once::is_held`] when another request holds the key.
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: for<'t> FnOnce(&'t Txn) -> BoxFuture<'t, Result<T, E>>,
         E: From<DbErr>,
     {
         let txn = self.begin().await?;
+        let claimed = self.claim_in(&txn).await?;
         let done = work(&txn).await?;
         self.commit(txn).await?;
+        if claimed {
+            keys::decided(keys::Fate::Made);
+        }
         Ok(done)
+    }
+
+    /// Makes the request's claim in `txn`, if it has one no write has made yet; answers
+    /// whether it did.
+    async fn claim_in(&self, txn: &Txn) -> Result<bool, DbErr> {
+        let Some(claim) = keys::unmade() else {
+            return Ok(false);
+        };
+        let backend = txn.get_database_backend();
+        let mut params = bulk::Params::new(backend);
+        let sql = claim.insert_sql(&mut params);
+        let made = txn
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, params.values))
+            .await?;
+        if made.is_none() {
+            keys::decided(keys::Fate::Taken);
+            return Err(once::held());
+        }
+        Ok(true)
     }
 
     /// Commits a write opened with [`Db::begin`]. When `COMMIT` gets no answer on

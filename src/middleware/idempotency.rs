@@ -28,9 +28,13 @@ use uuid::Uuid;
 use super::error_converter;
 use crate::{
     auth,
+    db::{
+        Db,
+        keys::{self, Claim, Fate, Held, Pending},
+    },
     error::{ApiError, ValidationDetail},
-    idempotency::{self, Claim, UnreleasedKeys},
     route_table::RouteTable,
+    service::KEY_HELD,
     state::AppState,
 };
 
@@ -182,7 +186,6 @@ pub async fn layer<E: Endpoint>(
     next: E,
     mut req: Request,
     stale_after: Duration,
-    unreleased: UnreleasedKeys,
     route_table: Arc<RouteTable>,
 ) -> poem::Result<Response> {
     // Sign-in answers carry access tokens, which are not to be kept at rest; repeating a
@@ -217,64 +220,56 @@ pub async fn layer<E: Endpoint>(
     let request_hash = hex_digest(&[req.method().as_str().as_bytes(), target.as_bytes(), &body]);
     req.set_body(Body::from_bytes(body));
 
-    let mut claim = idempotency::claim(&db, &scope, &key, &request_hash, stale_after).await;
-    if let (Ok(Claim::InProgress), Some(claimed_at)) = (&claim, unreleased.claim_of(&scope, &key)) {
-        // The key's request ended here; only its release was lost to the outage.
-        claim = match idempotency::release(&db, &scope, &key, claimed_at).await {
-            Ok(()) => {
-                unreleased.forget(&scope, &key, claimed_at);
-                idempotency::claim(&db, &scope, &key, &request_hash, stale_after).await
-            }
-            Err(err) => Err(err),
-        };
-    }
-    let claimed_at = match claim {
-        Err(err) => return Ok(ApiError::from(err).into_response()),
-        Ok(Claim::InProgress) => {
-            return Ok(ApiError::conflict(
-                "A request with this Idempotency-Key is still in progress",
-            )
-            .into_response());
-        }
-        Ok(Claim::Mismatch) => {
-            return Ok(ApiError::unprocessable(
-                "This Idempotency-Key was used with a different request",
-            )
-            .into_response());
-        }
-        Ok(Claim::Replay { status, body }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut response = Response::builder().status(status);
-            if !body.is_empty() {
-                response = response.content_type("application/json; charset=utf-8");
-            }
-            return Ok(response.header(REPLAYED, "true").body(body));
-        }
-        Ok(Claim::Run(claimed_at)) => claimed_at,
-    };
-
-    let response = match next.call(req).await {
+    // The request's first write makes the claim with its own change (see `db::keys`).
+    let pending = Pending::new(Claim::client(scope, key, request_hash, stale_after));
+    let response = match pending.over(next.call(req)).await {
         Ok(response) => response.into_response(),
         Err(err) => error_converter::respond(err),
     };
+    match pending.fate() {
+        // Nothing was written, so nothing is kept: a repeat runs again.
+        Fate::Unmade => Ok(response),
+        Fate::Taken => Ok(answer_held(&db, &pending.claim()).await),
+        Fate::Made => keep(&db, &pending.claim(), response).await,
+    }
+}
+
+/// Keeps the answer of a request whose write made its claim.
+async fn keep(db: &Db, claim: &Claim, response: Response) -> poem::Result<Response> {
     let status = response.status();
-    // After a 5xx nothing was kept: the client may try again with the same key.
     if status.is_server_error() {
-        if let Err(err) = idempotency::release(&db, &scope, &key, claimed_at).await {
-            tracing::warn!(error = %err, "could not release an idempotency key; retrying in the background");
-            unreleased.hand_over(db, scope, key, claimed_at, stale_after);
-        }
+        // The write committed, so the claim must stand; a repeat gets 409 until it goes
+        // stale, rather than writing twice.
+        tracing::error!(%status, "a request failed after its write committed; its key keeps no answer");
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
     let bytes = body.into_bytes().await?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    if let Err(err) =
-        idempotency::complete(&db, &scope, &key, claimed_at, status.as_u16(), text).await
-    {
+    if let Err(err) = keys::complete(db, claim, status.as_u16(), text).await {
         tracing::warn!(error = %err, "could not store the answer for an idempotency key");
     }
     Ok(Response::from_parts(parts, Body::from_bytes(bytes)))
+}
+
+/// The answer to a request whose key another request holds.
+async fn answer_held(db: &Db, claim: &Claim) -> Response {
+    match keys::held(db, claim).await {
+        Err(err) => ApiError::from(err).into_response(),
+        Ok(Held::InProgress) => ApiError::conflict(KEY_HELD).into_response(),
+        Ok(Held::Mismatch) => {
+            ApiError::unprocessable("This Idempotency-Key was used with a different request")
+                .into_response()
+        }
+        Ok(Held::Replay { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = Response::builder().status(status);
+            if !body.is_empty() {
+                response = response.content_type("application/json; charset=utf-8");
+            }
+            response.header(REPLAYED, "true").body(body)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,29 +18,16 @@ pub const NOT_A_MEMBER: &str = "You are not a member of this household";
 pub const OWNERS_ONLY: &str = "Only household owners can perform this action";
 pub const NOT_ASSIGNABLE: &str = "Assigned user is not a member of this household";
 
-/// Who asks for a change: the user, and, for sync, the one household its changes may
-/// touch (a row of any other household is not found, whoever's it is).
+/// Who asks for a change.
 #[derive(Clone, Copy, Debug)]
 pub struct Caller {
     pub user_id: Uuid,
-    pub only_household: Option<Uuid>,
 }
 
 impl Caller {
     /// A user acting in any household they are a member of.
     pub fn user(user_id: Uuid) -> Self {
-        Self {
-            user_id,
-            only_household: None,
-        }
-    }
-
-    /// A user acting in `household_id` only.
-    pub fn within(user_id: Uuid, household_id: Uuid) -> Self {
-        Self {
-            user_id,
-            only_household: Some(household_id),
-        }
+        Self { user_id }
     }
 }
 
@@ -137,26 +124,10 @@ pub async fn require_member<C: ConnectionTrait>(
     caller: Caller,
     household_id: Uuid,
 ) -> ServiceResult<()> {
-    let elsewhere = caller
-        .only_household
-        .is_some_and(|only| only != household_id);
-    if elsewhere || !is_member(conn, household_id, caller.user_id).await? {
+    if !is_member(conn, household_id, caller.user_id).await? {
         return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
     }
     Ok(())
-}
-
-/// Refused unless `user_id` is a member of `household_id` (for assignees).
-pub async fn require_assignable<C: ConnectionTrait>(
-    conn: &C,
-    household_id: Uuid,
-    user_id: Uuid,
-) -> ServiceResult<()> {
-    if is_member(conn, household_id, user_id).await? {
-        Ok(())
-    } else {
-        Err(ServiceError::Refused(NOT_ASSIGNABLE.into()))
-    }
 }
 
 /// A condition for a query of `household_id`'s rows: only while `user_id` is one of its
@@ -174,8 +145,7 @@ pub fn while_member(household_id: Uuid, user_id: Uuid) -> Expr {
 }
 
 /// A condition for a query of the rows under row `id` of a household-scoped table (a
-/// list's items): only while the caller is a member of that row's household, and it is in
-/// the caller's one household. Such a query needs no access check of its own when it finds
+/// list's items): only while the caller is a member of that row's household. Such a query needs no access check of its own when it finds
 /// rows; when it finds none, [`scoped_read`] tells "there are none" from "not yours".
 pub fn while_member_of_row<C: ColumnTrait + Copy>(
     id_column: C,
@@ -198,16 +168,12 @@ pub fn while_member_of_row<C: ColumnTrait + Copy>(
         )
         .and_where(id_column.eq(id))
         .and_where(household_member::Column::UserId.eq(caller.user_id));
-    if let Some(only) = caller.only_household {
-        query.and_where(household_column.eq(only));
-    }
     Expr::exists(query.to_owned())
 }
 
 /// A row of a household-scoped table, by id, checked against the caller's membership of
-/// its household in the same query: not found when there is no such row (or it is outside
-/// the caller's one household), forbidden when it belongs to a household the caller is
-/// not in.
+/// its household in the same query: not found when there is no such row, forbidden when
+/// it belongs to a household the caller is not in.
 pub async fn scoped_row<E, C>(
     conn: &C,
     caller: Caller,
@@ -232,11 +198,7 @@ where
                 .into_condition()
         })
         .into();
-    let mut query = E::find_by_id(id);
-    if let Some(only) = caller.only_household {
-        query = query.filter(household_column.eq(only));
-    }
-    let found = query
+    let found = E::find_by_id(id)
         .join(JoinType::LeftJoin, callers_membership)
         .select_also(household_member::Entity)
         .one(conn)

@@ -17,6 +17,7 @@ pub mod page;
 pub mod patch;
 pub mod people;
 pub mod shopping;
+mod statements;
 pub mod sync;
 pub mod todos;
 pub mod users;
@@ -24,6 +25,8 @@ pub mod users;
 use std::borrow::Cow;
 
 use sea_orm::DbErr;
+
+use crate::db::once;
 
 /// Why a service function did not do what it was asked.
 #[derive(Debug)]
@@ -43,9 +46,15 @@ pub enum ServiceError {
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
+        if once::is_held(&err) {
+            // The idempotency layer answers the request that holds the key instead.
+            return Self::Conflict(KEY_HELD.into());
+        }
         constraints::meaning(&err).unwrap_or(Self::Db(err))
     }
 }
+
+pub const KEY_HELD: &str = "A request with this Idempotency-Key is still in progress";
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 

@@ -61,20 +61,50 @@ async fn write_whose_commit_answer_is_lost_is_acknowledged_and_stored_once() {
         return;
     };
     let owner = app.user("Owner").await;
-    let household = app.household(&owner, "Flat").await;
+    // Creating a household is a transaction; its COMMIT's answer is lost.
     proxy.lose_next_answer_to(b"COMMIT");
+    let (status, body) = app
+        .post(
+            "/api/v1/households",
+            &owner,
+            serde_json::json!({"name": "Flat"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["name"], "Flat");
+    assert_eq!(
+        app.count("SELECT COUNT(*) || '' FROM households WHERE name = 'Flat'")
+            .await,
+        1
+    );
+}
+
+/// A write that is one statement, sent without a key: its receipt, made in the same
+/// statement, tells the service that it committed though the answer was lost.
+#[tokio::test]
+async fn write_statement_whose_answer_is_lost_is_acknowledged_and_stored_once() {
+    let Some((app, proxy)) = app_behind_proxy_over("?sslmode=disable", &[]).await else {
+        return;
+    };
+    let owner = app.user("Owner").await;
+    let household = app.household(&owner, "Flat").await;
+    const TITLE: &str = "answer-lost-9b2d";
+    proxy.lose_next_answer_to(TITLE.as_bytes());
     let (status, body) = app
         .post(
             "/api/v1/todos",
             &owner,
-            serde_json::json!({"household_id": household, "title": "Bins"}),
+            serde_json::json!({"household_id": household, "title": TITLE}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["title"], "Bins");
+    assert!(app.state.db.retries() > 0, "the statement was sent again");
+    assert_eq!(body["title"], TITLE);
     assert_eq!(
-        app.count("SELECT COUNT(*) || '' FROM todos WHERE title = 'Bins'")
-            .await,
+        app.count(&format!(
+            "SELECT COUNT(*) || '' FROM todos WHERE title = '{TITLE}'"
+        ))
+        .await,
         1
     );
 }

@@ -27,6 +27,7 @@ mod paging;
 mod pool_release;
 mod races;
 mod request_id;
+mod round_trips;
 mod schema;
 mod sentry_reports;
 mod service_process;

@@ -65,12 +65,12 @@ struct Stall {
     until: Option<Instant>,
 }
 
-/// What becomes of the `COMMIT` a stalled write sends.
+/// What becomes of a message that a stalled connection sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Commit {
-    /// Never forwarded: the server waits in the transaction.
+pub enum Silence {
+    /// Never forwarded: the server never sees it (a `COMMIT`: it waits in the transaction).
     Held,
-    /// Forwarded and committed, but the answer never comes back.
+    /// Forwarded and carried out, but the answer never comes back.
     Unanswered,
 }
 
@@ -81,7 +81,9 @@ struct Shared {
     /// never reaches the client.
     lose_answer_to: Option<&'static [u8]>,
     /// The next connection to send these bytes goes silent at its next `COMMIT`.
-    stall_commit_after: Option<(&'static [u8], Commit)>,
+    stall_commit_after: Option<(&'static [u8], Silence)>,
+    /// The next message holding these bytes is silenced, and its connection with it.
+    silence: Option<(&'static [u8], Silence)>,
     stall: Option<Stall>,
     next_id: u64,
     connections: Vec<JoinHandle<()>>,
@@ -124,6 +126,7 @@ impl FaultProxy {
             refuse_until: None,
             lose_answer_to: None,
             stall_commit_after: None,
+            silence: None,
             stall: None,
             next_id: 0,
             connections: Vec::new(),
@@ -205,8 +208,14 @@ impl FaultProxy {
 
     /// The next connection to send a message holding `marker` goes silent for good when it
     /// next sends `COMMIT`, which is `commit`: held back, or forwarded with no answer.
-    pub fn stall_commit_after(&self, marker: &'static [u8], commit: Commit) {
+    pub fn stall_commit_after(&self, marker: &'static [u8], commit: Silence) {
         self.shared.lock().expect("proxy state").stall_commit_after = Some((marker, commit));
+    }
+
+    /// The next message holding `marker` (a statement's parameter) is `silence`: held back,
+    /// or forwarded with no answer; either way its connection goes silent for good.
+    pub fn silence_next(&self, marker: &'static [u8], silence: Silence) {
+        self.shared.lock().expect("proxy state").silence = Some((marker, silence));
     }
 
     /// Drops every connection in flight, as a suspended compute does.
@@ -305,14 +314,24 @@ async fn serve(
                         commit_stall = Some(commit);
                     }
                 }
-                let silent_commit = commit_stall.filter(|_| contains(chunk, b"COMMIT"));
-                if silent_commit == Some(Commit::Held) {
+                let silenced = {
+                    let mut shared = shared.lock().expect("proxy state");
+                    match shared.silence {
+                        Some((marker, silence)) if contains(chunk, marker) => {
+                            shared.silence = None;
+                            Some(silence)
+                        }
+                        _ => None,
+                    }
+                };
+                let silent = silenced.or(commit_stall.filter(|_| contains(chunk, b"COMMIT")));
+                if silent == Some(Silence::Held) {
                     std::future::pending::<()>().await;
                 }
                 if n == 0 || to_server.write_all(chunk).await.is_err() {
                     return;
                 }
-                if silent_commit == Some(Commit::Unanswered) {
+                if silent == Some(Silence::Unanswered) {
                     cutting.store(true, Ordering::SeqCst);
                     std::future::pending::<()>().await;
                 }

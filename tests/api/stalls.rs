@@ -11,7 +11,7 @@ use poem::http::StatusCode;
 
 use crate::{
     harness::{TestApp, TestUser},
-    proxy::{Commit, app_behind_proxy, app_behind_proxy_over},
+    proxy::{FaultProxy, Silence, app_behind_proxy, app_behind_proxy_over},
 };
 
 const CLIENTS: usize = 8;
@@ -181,33 +181,62 @@ async fn probe_on_a_fresh_connection_sees_the_server_past_a_silent_pool() {
     );
 }
 
-/// Writes a todo with `key`, its `COMMIT` stalled as `commit` says, then again with the
-/// same key; answers both statuses and how many such todos there are after each.
-async fn stalled_commit_then_retry(commit: Commit) -> Option<[(StatusCode, i64); 2]> {
+/// A write with a key whose fault `stage` sets up (given the proxy and the text the write
+/// carries), sent twice: answers both statuses, how many rows hold the text after each,
+/// and how many times the service sent a statement again.
+async fn faulted_write_then_retry(
+    write: Write,
+    stage: impl FnOnce(&FaultProxy, &'static [u8]),
+) -> Option<([(StatusCode, i64); 2], u64)> {
     let (app, proxy) = app_behind_proxy_over("?sslmode=disable", &[]).await?;
     let owner = app.user("Owner").await;
-    let household = app.household(&owner, "Flat").await;
-    const TITLE: &str = "stalled-commit-4c1e";
-    let count = format!("SELECT COUNT(*) || '' FROM todos WHERE title = '{TITLE}'");
-    proxy.stall_commit_after(TITLE.as_bytes(), commit);
+    const TEXT: &str = "stalled-write-4c1e";
+    let (path, body, count) = match write {
+        // A household is created in a transaction (its rules need the user held).
+        Write::Transaction => (
+            "/api/v1/households",
+            serde_json::json!({"name": TEXT}),
+            format!("SELECT COUNT(*) || '' FROM households WHERE name = '{TEXT}'"),
+        ),
+        // A todo is one statement.
+        Write::Statement => {
+            let household = app.household(&owner, "Flat").await;
+            (
+                "/api/v1/todos",
+                serde_json::json!({"household_id": household, "title": TEXT}),
+                format!("SELECT COUNT(*) || '' FROM todos WHERE title = '{TEXT}'"),
+            )
+        }
+    };
+    stage(&proxy, TEXT.as_bytes());
     let mut outcomes = [(StatusCode::OK, 0); 2];
     for outcome in &mut outcomes {
         let response = app
             .client
-            .post("/api/v1/todos")
+            .post(path)
             .header("Authorization", format!("Bearer {}", owner.token))
-            .header("Idempotency-Key", "stalled-commit-key")
-            .body_json(&serde_json::json!({"household_id": household, "title": TITLE}))
+            .header("Idempotency-Key", "stalled-write-key")
+            .body_json(&body)
             .send()
             .await;
         *outcome = (response.0.status(), app.count(&count).await);
     }
-    Some(outcomes)
+    Some((outcomes, app.state.db.retries()))
+}
+
+#[derive(Clone, Copy)]
+enum Write {
+    Transaction,
+    Statement,
 }
 
 #[tokio::test]
 async fn write_whose_commit_never_reaches_the_server_is_503_and_its_retry_lands_once() {
-    let Some([first, retry]) = stalled_commit_then_retry(Commit::Held).await else {
+    let Some(([first, retry], _)) = faulted_write_then_retry(Write::Transaction, |proxy, text| {
+        proxy.stall_commit_after(text, Silence::Held)
+    })
+    .await
+    else {
         return;
     };
     assert!(
@@ -219,13 +248,61 @@ async fn write_whose_commit_never_reaches_the_server_is_503_and_its_retry_lands_
 
 #[tokio::test]
 async fn write_whose_commit_answer_never_comes_is_acknowledged_and_stored_once() {
-    let Some([first, retry]) = stalled_commit_then_retry(Commit::Unanswered).await else {
+    let Some(([first, retry], _)) = faulted_write_then_retry(Write::Transaction, |proxy, text| {
+        proxy.stall_commit_after(text, Silence::Unanswered)
+    })
+    .await
+    else {
         return;
     };
     assert_eq!(
         first,
         (StatusCode::CREATED, 1),
         "the COMMIT was found committed"
+    );
+    assert_eq!(
+        retry,
+        (StatusCode::CREATED, 1),
+        "the retry replays, writes nothing"
+    );
+}
+
+/// A write that is one statement carries its claim: sent again on another connection, it
+/// cannot write twice, so the service sends it again rather than answering 503.
+#[tokio::test]
+async fn write_statement_that_never_reaches_the_server_is_sent_again_and_lands_once() {
+    let Some(([first, retry], sent_again)) =
+        faulted_write_then_retry(Write::Statement, |proxy, text| {
+            proxy.silence_next(text, Silence::Held)
+        })
+        .await
+    else {
+        return;
+    };
+    assert!(sent_again > 0, "the held statement was sent again");
+    assert_eq!(first, (StatusCode::CREATED, 1), "sent again, landed once");
+    assert_eq!(
+        retry,
+        (StatusCode::CREATED, 1),
+        "the retry replays, writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn write_statement_whose_answer_never_comes_is_read_back_and_stored_once() {
+    let Some(([first, retry], sent_again)) =
+        faulted_write_then_retry(Write::Statement, |proxy, text| {
+            proxy.silence_next(text, Silence::Unanswered)
+        })
+        .await
+    else {
+        return;
+    };
+    assert!(sent_again > 0, "the unanswered statement was sent again");
+    assert_eq!(
+        first,
+        (StatusCode::CREATED, 1),
+        "sent again, it found its own claim and read the row back"
     );
     assert_eq!(
         retry,

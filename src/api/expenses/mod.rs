@@ -4,7 +4,7 @@
 
 pub(super) mod wire;
 
-use entities::enums::ExpenseCategory;
+use entities::{enums::ExpenseCategory, user};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, OpenApi, Tags,
@@ -19,7 +19,7 @@ use crate::{
     error::ApiResult,
     service::{
         access::Caller,
-        expenses::{self, ExpenseFilter},
+        expenses::{self, Expense, ExpenseFilter},
         page::Page,
     },
     state::AppState,
@@ -49,15 +49,22 @@ enum NoContent {
     Done,
 }
 
+/// Changes the caller's own expense; its creator, named in the answer, is the caller.
 async fn update(
     state: &AppState,
-    user_id: Uuid,
+    user: user::Model,
     expense_id: Uuid,
     update: ExpenseUpdate,
 ) -> ApiResult<Json<ExpenseResponse>> {
-    let caller = Caller::user(user_id);
-    let saved = expenses::update(&state.db, caller, expense_id, update.into()).await?;
-    Ok(Json(saved.into()))
+    let caller = Caller::user(user.id);
+    let model = expenses::update(&state.db, caller, expense_id, update.into()).await?;
+    Ok(Json(
+        Expense {
+            model,
+            creator: Some(user),
+        }
+        .into(),
+    ))
 }
 
 pub struct ExpensesApi;
@@ -159,7 +166,7 @@ impl ExpensesApi {
         expense_id: Path<Uuid>,
         body: Json<ExpenseUpdate>,
     ) -> ApiResult<Json<ExpenseResponse>> {
-        update(&state, auth.0.id, expense_id.0, body.0).await
+        update(&state, auth.0, expense_id.0, body.0).await
     }
 
     /// The same as `PATCH` (the Android app's route).
@@ -175,7 +182,7 @@ impl ExpensesApi {
         expense_id: Path<Uuid>,
         body: Json<ExpenseUpdate>,
     ) -> ApiResult<Json<ExpenseResponse>> {
-        update(&state, auth.0.id, expense_id.0, body.0).await
+        update(&state, auth.0, expense_id.0, body.0).await
     }
 
     /// Delete an expense and its splits (its creator only).

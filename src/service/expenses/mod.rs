@@ -26,8 +26,8 @@ use crate::db::Db;
 pub use analytics::{Analytics, PeriodStats, analytics};
 pub use context::household_context;
 pub use crud::{
-    ExpenseChanges, ExpenseFilter, NewExpense, Share, create, create_in, delete, delete_in, get,
-    list, update, update_in,
+    ExpenseChanges, ExpenseFilter, MEMBERS_CHANGED, NewExpense, Share, create, delete, get, list,
+    update,
 };
 pub(crate) use crud::{changed, new_rows, only_the_creator_can};
 pub use settlement::{settle, settle_in};
@@ -80,18 +80,20 @@ async fn splits_in<C: ConnectionTrait>(
         .await
 }
 
-/// A household's members in the order they joined: equal shares follow this order, so the
-/// first to join get the leftover cents.
-async fn members_in<C: ConnectionTrait>(
-    conn: &C,
-    household_id: Uuid,
-) -> Result<Vec<household_member::Model>, sea_orm::DbErr> {
-    household_member::Entity::find()
-        .filter(household_member::Column::HouseholdId.eq(household_id))
-        .order_by_asc(household_member::Column::JoinedAt)
-        .order_by_asc(household_member::Column::Id)
-        .all(conn)
-        .await
+/// A household's members as users, in the order they joined: equal shares follow this
+/// order, so the first to join get the leftover cents.
+async fn members_of(db: &Db, household_id: Uuid) -> ServiceResult<Vec<user::Model>> {
+    Ok(db
+        .read(|conn| async move {
+            user::Entity::find()
+                .inner_join(household_member::Entity)
+                .filter(household_member::Column::HouseholdId.eq(household_id))
+                .order_by_asc(household_member::Column::JoinedAt)
+                .order_by_asc(household_member::Column::Id)
+                .all(&conn)
+                .await
+        })
+        .await?)
 }
 
 /// The households a listing covers: the one asked for (the caller must be a member), or

@@ -1,18 +1,16 @@
 //! A household's expense summary: what it spent, what is settled and pending, and each
 //! member's balance, over shared (non-personal) expenses.
 
+use std::collections::HashMap;
+
 use entities::{expense, expense_split, money::Money, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::{members_in, splits_of};
+use super::members_of;
 use crate::{
     db::Db,
-    service::{
-        ServiceResult,
-        access::{WhenMissing, membership},
-        people::People,
-    },
+    service::{ServiceError, ServiceResult, access::NOT_A_MEMBER},
 };
 
 /// What a member paid for the household and what they owe of it.
@@ -41,66 +39,75 @@ pub struct HouseholdSummary {
     pub balances: Vec<Balance>,
 }
 
-/// The summary of `household_id`, for one of its members.
+/// The summary of `household_id`, for one of its members: two reads, the members (whose
+/// balances it gives; a caller not among them is refused) and every shared expense with
+/// its splits. Sums are made here, exact: SQLite would sum amounts through floats.
 pub async fn summary(
     db: &Db,
     user_id: Uuid,
     household_id: Uuid,
 ) -> ServiceResult<HouseholdSummary> {
-    membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
-    let (expenses, members) = db
+    let members = members_of(db, household_id).await?;
+    if !members.iter().any(|member| member.id == user_id) {
+        return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
+    }
+    let rows: Vec<SplitOfExpense> = db
         .read(|conn| async move {
-            let expenses = expense::Entity::find()
+            expense::Entity::find()
+                .left_join(expense_split::Entity)
                 .filter(expense::Column::HouseholdId.eq(household_id))
                 .filter(expense::Column::IsPersonal.eq(false))
+                .select_only()
+                .column(expense::Column::Id)
+                .column(expense::Column::Amount)
+                .column(expense::Column::CreatedBy)
+                .column(expense_split::Column::UserId)
+                .column(expense_split::Column::AmountOwed)
+                .column(expense_split::Column::IsSettled)
+                .into_tuple()
                 .all(&conn)
-                .await?;
-            Ok((expenses, members_in(&conn, household_id).await?))
+                .await
         })
         .await?;
-    let splits = splits_of(db, expenses.iter().map(|e| e.id).collect()).await?;
-    let people = People::load(db, members.iter().map(|m| m.user_id)).await?;
-    let owed_where = |settled: bool| -> Money {
-        splits
-            .iter()
-            .filter(|s| s.is_settled == settled)
-            .map(|s| s.amount_owed)
-            .sum()
-    };
+    let mut expenses: HashMap<Uuid, (Money, Uuid)> = HashMap::new();
+    let (mut settled, mut pending) = (Money::ZERO, Money::ZERO);
+    let mut owed: HashMap<Uuid, Money> = HashMap::new();
+    for (expense, amount, payer, owing, share, is_settled) in rows {
+        expenses.insert(expense, (amount, payer));
+        if let (Some(owing), Some(share)) = (owing, share) {
+            *owed.entry(owing).or_default() += share;
+            if is_settled == Some(true) {
+                settled += share;
+            } else {
+                pending += share;
+            }
+        }
+    }
     let balances = members
-        .iter()
-        .filter_map(|m| people.get(m.user_id))
-        .map(|u| balance(u, &expenses, &splits))
+        .into_iter()
+        .map(|user| Balance {
+            paid: expenses
+                .values()
+                .filter(|(_, payer)| *payer == user.id)
+                .map(|(amount, _)| *amount)
+                .sum(),
+            owed: owed.get(&user.id).copied().unwrap_or_default(),
+            user,
+        })
         .collect();
     Ok(HouseholdSummary {
         household_id,
-        total: expenses.iter().map(|e| e.amount).sum(),
-        settled: owed_where(true),
-        pending: owed_where(false),
+        total: expenses.values().map(|(amount, _)| *amount).sum(),
+        settled,
+        pending,
         expense_count: expenses.len() as u64,
         balances,
     })
 }
 
-fn balance(
-    user: &user::Model,
-    expenses: &[expense::Model],
-    splits: &[expense_split::Model],
-) -> Balance {
-    Balance {
-        paid: expenses
-            .iter()
-            .filter(|e| e.created_by == user.id)
-            .map(|e| e.amount)
-            .sum(),
-        owed: splits
-            .iter()
-            .filter(|s| s.user_id == user.id)
-            .map(|s| s.amount_owed)
-            .sum(),
-        user: user.clone(),
-    }
-}
+/// An expense (id, amount, payer) with one of its splits (who owes, how much, settled),
+/// if it has any.
+type SplitOfExpense = (Uuid, Money, Uuid, Option<Uuid>, Option<Money>, Option<bool>);
 
 #[cfg(test)]
 mod tests {

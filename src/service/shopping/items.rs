@@ -1,22 +1,21 @@
 //! A list's items: adding, reading, changing and deleting them, and the rule for checking
-//! one off.
+//! one off. Every change is one statement (`Db::once`) that checks the caller's membership
+//! of the list's household, and an assignee's, as it writes.
 
 use chrono::{NaiveDateTime, Utc};
 use entities::{money::Money, shopping_list, shopping_list_item};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{
-    ITEM_NOT_FOUND, LIST_NOT_FOUND,
-    lists::{list_read, list_row},
-};
+use super::{ITEM_NOT_FOUND, lists::list_read};
 use crate::{
-    db::{Db, Txn, rows},
+    db::{Db, bulk::Params, rows},
     service::{
         ServiceError, ServiceResult,
-        access::{Caller, require_assignable, while_member_of_row},
+        access::{Caller, NOT_ASSIGNABLE, scoped_read, while_member_of_row},
         page::Page,
         patch::Patch,
+        statements::{Set, done, insert_once, member_of_list, update_once},
         sync::{RowKind, deletions},
     },
 };
@@ -67,6 +66,14 @@ pub enum ItemRef {
     InList { list_id: Uuid, item_id: Uuid },
 }
 
+impl ItemRef {
+    fn id(self) -> Uuid {
+        match self {
+            ItemRef::Id(id) | ItemRef::InList { item_id: id, .. } => id,
+        }
+    }
+}
+
 /// Which of a list's items to answer.
 #[derive(Clone, Debug, Default)]
 pub struct ItemFilter {
@@ -75,26 +82,28 @@ pub struct ItemFilter {
     pub page: Page,
 }
 
+/// Adds `new` to its list for a member of the list's household, in one statement.
 pub async fn create_item(
     db: &Db,
     caller: Caller,
     new: NewItem,
 ) -> ServiceResult<shopping_list_item::Model> {
-    db.write(|txn| Box::pin(create_item_in(txn, caller, new)))
-        .await
-}
-
-pub async fn create_item_in(
-    txn: &Txn,
-    caller: Caller,
-    new: NewItem,
-) -> ServiceResult<shopping_list_item::Model> {
-    let list = list_row(txn, caller, new.shopping_list_id, LIST_NOT_FOUND).await?;
-    if let Some(assignee) = new.assigned_to_id {
-        require_assignable(txn, list.household_id, assignee).await?;
-    }
     let row = new_row(new, caller.user_id, Utc::now().naive_utc());
-    Ok(row.into_active_model().insert(txn).await?)
+    let (list_id, assignee) = (row.shopping_list_id, row.assigned_to_id);
+    let written = insert_once(db, row.id, row.clone(), move |params| {
+        let list = params.bind(list_id);
+        let mut guard = vec![member_of_list(params, &list, caller.user_id)];
+        if let Some(assignee) = assignee {
+            guard.push(member_of_list(params, &list, assignee));
+        }
+        guard
+    })
+    .await?;
+    if !written {
+        list_read(db, caller, list_id).await?;
+        return Err(ServiceError::Refused(NOT_ASSIGNABLE.into()));
+    }
+    Ok(row)
 }
 
 /// The row `new` makes, created (and checked off, if it says so) by `created_by` at `now`.
@@ -178,42 +187,123 @@ pub async fn items(
     Ok(items)
 }
 
+/// Changes the item `item` names for a member of its list's household, in one statement:
+/// the rule for checking off (`mark_purchased`) is spelt in its `SET`, the checks in its
+/// `WHERE`.
 pub async fn update_item(
     db: &Db,
     caller: Caller,
     item: ItemRef,
     changes: ItemChanges,
 ) -> ServiceResult<shopping_list_item::Model> {
-    db.write(|txn| Box::pin(update_item_in(txn, caller, item, changes)))
-        .await
-}
-
-pub async fn update_item_in(
-    txn: &Txn,
-    caller: Caller,
-    item: ItemRef,
-    changes: ItemChanges,
-) -> ServiceResult<shopping_list_item::Model> {
-    let (list, current) = item_row(txn, caller, item).await?;
-    if let Some(assignee) = changes.assigned_to_id.value() {
-        require_assignable(txn, list.household_id, *assignee).await?;
+    use shopping_list_item::Column as C;
+    let now = Utc::now().naive_utc();
+    let assignee = changes.assigned_to_id.value().copied();
+    let updated = update_once::<shopping_list_item::Entity>(db, item.id(), move |params| {
+        let mut set = Set::default();
+        set.some(params, C::Name, changes.name);
+        set.some(params, C::Quantity, changes.quantity);
+        match changes.is_purchased {
+            // Checked off again, it keeps who did it first.
+            Some(true) => {
+                let (by, at) = (params.bind(caller.user_id), params.bind(now));
+                set.raw(
+                    C::CheckedOffBy,
+                    format!("CASE WHEN {ITEMS}.\"is_purchased\" THEN {ITEMS}.\"checked_off_by\" ELSE {by} END"),
+                );
+                set.raw(
+                    C::CheckedOffAt,
+                    format!("CASE WHEN {ITEMS}.\"is_purchased\" THEN {ITEMS}.\"checked_off_at\" ELSE {at} END"),
+                );
+                set.value(params, C::IsPurchased, true);
+            }
+            Some(false) => {
+                set.raw(C::CheckedOffBy, "NULL");
+                set.raw(C::CheckedOffAt, "NULL");
+                set.value(params, C::IsPurchased, false);
+            }
+            None => {}
+        }
+        set.some(params, C::IsRecurring, changes.is_recurring);
+        set.some(params, C::Position, changes.position);
+        set.patch(params, C::Unit, changes.unit);
+        set.patch(params, C::Category, changes.category);
+        set.patch(params, C::AssignedToId, changes.assigned_to_id);
+        set.patch(params, C::Price, changes.price);
+        set.patch(params, C::Notes, changes.notes);
+        set.patch(params, C::RecurringPattern, changes.recurring_pattern);
+        set.patch(params, C::RecurringUntil, changes.recurring_until);
+        set.value(params, C::UpdatedAt, now);
+        let mut guard = reachable(params, item, caller);
+        if let Some(assignee) = assignee {
+            let list = format!("{ITEMS}.\"shopping_list_id\"");
+            guard.push(member_of_list(params, &list, assignee));
+        }
+        (set, guard)
+    })
+    .await?;
+    match updated {
+        Some(row) => Ok(row),
+        None => {
+            item_read(db, caller, item).await?;
+            Err(ServiceError::Refused(NOT_ASSIGNABLE.into()))
+        }
     }
-    let row = changed(&current, changes, caller.user_id, Utc::now().naive_utc());
-    Ok(row.into_active_model().reset_all().update(txn).await?)
 }
 
+/// Deletes the item `item` names for a member of its list's household, recording the
+/// deletion for sync, in one statement.
 pub async fn delete_item(db: &Db, caller: Caller, item: ItemRef) -> ServiceResult<()> {
-    db.write(|txn| Box::pin(delete_item_in(txn, caller, item)))
-        .await
+    let now = Utc::now().naive_utc();
+    let written = db
+        .once(
+            vec![
+                Box::new(move |params, claimed| {
+                    let guard = reachable(params, item, caller).join(" AND ");
+                    let rows = format!(
+                        "SELECT {ITEMS}.\"id\", l.\"household_id\" FROM {ITEMS} \
+                         JOIN \"shopping_lists\" l ON l.\"id\" = {ITEMS}.\"shopping_list_id\" \
+                         WHERE {guard} AND {claimed}"
+                    );
+                    Ok(deletions::record_sql(
+                        params,
+                        RowKind::ShoppingItem,
+                        &rows,
+                        now,
+                    ))
+                }),
+                Box::new(move |params, claimed| {
+                    let guard = reachable(params, item, caller).join(" AND ");
+                    Ok(format!(
+                        "DELETE FROM {ITEMS} WHERE {guard} AND {claimed} RETURNING \"id\""
+                    ))
+                }),
+            ],
+            done(db.backend()),
+        )
+        .await?;
+    if written.is_empty() {
+        item_read(db, caller, item).await?;
+        return Err(ServiceError::NotFound(ITEM_NOT_FOUND.into()));
+    }
+    Ok(())
 }
 
-pub async fn delete_item_in(txn: &Txn, caller: Caller, item: ItemRef) -> ServiceResult<()> {
-    let (list, item) = item_row(txn, caller, item).await?;
-    deletions::record(txn, RowKind::ShoppingItem, list.household_id, item.id).await?;
-    shopping_list_item::Entity::delete_by_id(item.id)
-        .exec(txn)
-        .await?;
-    Ok(())
+/// The table of items, as a write's statement names it.
+const ITEMS: &str = "\"shopping_list_items\"";
+
+/// Conditions on the row of the items table: it is the item `item` names, and the caller
+/// is a member of its list's household.
+fn reachable(params: &mut Params, item: ItemRef, caller: Caller) -> Vec<String> {
+    let id = params.bind(item.id());
+    let mut guard = vec![format!("{ITEMS}.\"id\" = {id}")];
+    if let ItemRef::InList { list_id, .. } = item {
+        let list = params.bind(list_id);
+        guard.push(format!("{ITEMS}.\"shopping_list_id\" = {list}"));
+    }
+    let list = format!("{ITEMS}.\"shopping_list_id\"");
+    guard.push(member_of_list(params, &list, caller.user_id));
+    guard
 }
 
 /// Marks `item` purchased or not. Checking it off records who did it and when, unchecking
@@ -238,31 +328,39 @@ fn mark_purchased(
     item.is_purchased = purchased;
 }
 
-/// The item `item` names and its list, for a member of the list's household.
-async fn item_row(
-    txn: &Txn,
+/// The item `item` names, for a member of its list's household, as a read of its own:
+/// what tells why a write of it changed nothing.
+async fn item_read(
+    db: &Db,
     caller: Caller,
     item: ItemRef,
-) -> ServiceResult<(shopping_list::Model, shopping_list_item::Model)> {
+) -> ServiceResult<shopping_list_item::Model> {
     let not_found = || ServiceError::NotFound(ITEM_NOT_FOUND.into());
+    if let ItemRef::InList { list_id, .. } = item {
+        list_read(db, caller, list_id).await?;
+    }
+    let item_id = item.id();
+    let found = db
+        .read(|conn| async move {
+            shopping_list_item::Entity::find_by_id(item_id)
+                .one(&conn)
+                .await
+        })
+        .await?
+        .ok_or_else(not_found)?;
     match item {
-        ItemRef::InList { list_id, item_id } => {
-            let list = list_row(txn, caller, list_id, LIST_NOT_FOUND).await?;
-            let item = shopping_list_item::Entity::find_by_id(item_id)
-                .filter(shopping_list_item::Column::ShoppingListId.eq(list.id))
-                .one(txn)
-                .await?
-                .ok_or_else(not_found)?;
-            Ok((list, item))
-        }
-        ItemRef::Id(item_id) => {
-            let item = shopping_list_item::Entity::find_by_id(item_id)
-                .one(txn)
-                .await?
-                .ok_or_else(not_found)?;
-            // Named by its id alone, an item whose list is out of reach is not found.
-            let list = list_row(txn, caller, item.shopping_list_id, ITEM_NOT_FOUND).await?;
-            Ok((list, item))
+        ItemRef::InList { list_id, .. } if found.shopping_list_id != list_id => Err(not_found()),
+        // Named by its id alone, an item whose list is out of reach is not found.
+        _ => {
+            scoped_read::<shopping_list::Entity>(
+                db,
+                caller,
+                found.shopping_list_id,
+                shopping_list::Column::HouseholdId,
+                ITEM_NOT_FOUND,
+            )
+            .await?;
+            Ok(found)
         }
     }
 }
@@ -313,9 +411,8 @@ mod tests {
     use crate::service::{
         households::{self, Joiner},
         shopping::{
-            ListChanges, create_list, delete_list,
+            LIST_NOT_FOUND, create_list,
             fixtures::{household_with_list, new_item, new_list},
-            update_list,
         },
         testing::{invite, memory_db, user},
     };
@@ -395,43 +492,6 @@ mod tests {
         };
         let updated = update_item(&db, Caller::user(olive), ItemRef::Id(item.id), assign).await;
         assert!(matches!(updated, Err(ServiceError::Refused(_))));
-    }
-
-    #[tokio::test]
-    async fn a_caller_kept_to_one_household_does_not_find_another_households_list_or_item() {
-        let db = memory_db().await;
-        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
-        let (_, olives_list) = household_with_list(&db, olive, "Flat").await;
-        let (house, _) = household_with_list(&db, max, "House").await;
-        let item = create_item(&db, Caller::user(olive), new_item(olives_list, "Milk"))
-            .await
-            .expect("item");
-        let kept = Caller::within(max, house);
-        let not_found = |result: ServiceResult<_>, message: &str| matches!(result, Err(ServiceError::NotFound(m)) if m == message);
-        let update = update_item(&db, kept, ItemRef::Id(item.id), purchased(true)).await;
-        assert!(not_found(update.map(drop), ITEM_NOT_FOUND));
-        let delete = delete_item(&db, kept, ItemRef::Id(item.id)).await;
-        assert!(not_found(delete, ITEM_NOT_FOUND));
-        let add = create_item(&db, kept, new_item(olives_list, "Eggs")).await;
-        assert!(not_found(add.map(drop), LIST_NOT_FOUND));
-        let rename = ListChanges {
-            name: Some("Mine".into()),
-            ..ListChanges::default()
-        };
-        let renamed = update_list(&db, kept, olives_list, rename).await;
-        assert!(not_found(renamed.map(drop), LIST_NOT_FOUND));
-        assert!(not_found(
-            delete_list(&db, kept, olives_list).await,
-            LIST_NOT_FOUND
-        ));
-        // Without the confinement the same rows are there, and not max's.
-        let anywhere = update_item(
-            &db,
-            Caller::user(max),
-            ItemRef::Id(item.id),
-            purchased(true),
-        );
-        assert!(matches!(anywhere.await, Err(ServiceError::Forbidden(_))));
     }
 
     #[tokio::test]

@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDateTime, Utc};
 use entities::{enums::ShoppingListStatus, money::Money, shopping_list, shopping_list_item};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::{
@@ -16,13 +13,14 @@ use super::{
     items::{ItemFilter, items_of},
 };
 use crate::{
-    db::{Db, Txn},
+    db::{Db, bulk::Params},
     service::{
-        ServiceResult,
-        access::{Caller, WhenMissing, membership, require_member, scoped_read, scoped_row},
+        ServiceError, ServiceResult,
+        access::{Caller, NOT_A_MEMBER, WhenMissing, membership, scoped_read},
         page::Page,
         patch::Patch,
         people::People,
+        statements::{Set, done, insert_once, member, update_once},
         sync::{RowKind, deletions},
     },
 };
@@ -71,23 +69,23 @@ pub struct ListStats {
     pub categories: BTreeMap<String, u64>,
 }
 
+/// Creates `new` for a member of its household, in one statement.
 pub async fn create_list(
     db: &Db,
     caller: Caller,
     new: NewList,
 ) -> ServiceResult<shopping_list::Model> {
-    db.write(|txn| Box::pin(create_list_in(txn, caller, new)))
-        .await
-}
-
-pub async fn create_list_in(
-    txn: &Txn,
-    caller: Caller,
-    new: NewList,
-) -> ServiceResult<shopping_list::Model> {
-    require_member(txn, caller, new.household_id).await?;
     let row = new_row(new, caller.user_id, Utc::now().naive_utc());
-    Ok(row.into_active_model().insert(txn).await?)
+    let household_id = row.household_id;
+    let written = insert_once(db, row.id, row.clone(), move |params| {
+        let household = params.bind(household_id);
+        vec![member(params, &household, caller.user_id)]
+    })
+    .await?;
+    if !written {
+        return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
+    }
+    Ok(row)
 }
 
 /// The row `new` makes, created by `created_by` at `now`.
@@ -174,50 +172,79 @@ pub async fn list_detail(
     })
 }
 
+/// Changes the list `id` for a member of its household, in one statement.
 pub async fn update_list(
     db: &Db,
     caller: Caller,
     id: Uuid,
     changes: ListChanges,
 ) -> ServiceResult<shopping_list::Model> {
-    db.write(|txn| Box::pin(update_list_in(txn, caller, id, changes)))
-        .await
-}
-
-pub async fn update_list_in(
-    txn: &Txn,
-    caller: Caller,
-    id: Uuid,
-    changes: ListChanges,
-) -> ServiceResult<shopping_list::Model> {
-    let current = list_row(txn, caller, id, LIST_NOT_FOUND).await?;
-    let row = changed(&current, changes, Utc::now().naive_utc());
-    Ok(row.into_active_model().reset_all().update(txn).await?)
-}
-
-/// Deletes a list; its items go with it.
-pub async fn delete_list(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
-    db.write(|txn| Box::pin(delete_list_in(txn, caller, id)))
-        .await
-}
-
-pub async fn delete_list_in(txn: &Txn, caller: Caller, id: Uuid) -> ServiceResult<()> {
-    let list = list_row(txn, caller, id, LIST_NOT_FOUND).await?;
-    deletions::record_all(
-        txn,
-        RowKind::ShoppingItem,
-        list.household_id,
-        shopping_list_item::Entity::find()
-            .select_only()
-            .column(shopping_list_item::Column::Id)
-            .filter(shopping_list_item::Column::ShoppingListId.eq(list.id))
-            .into_query(),
-    )
+    use shopping_list::Column as C;
+    let now = Utc::now().naive_utc();
+    let updated = update_once::<shopping_list::Entity>(db, id, move |params| {
+        let mut set = Set::default();
+        set.some(params, C::Name, changes.name);
+        if let Some(status) = changes.status {
+            set.label(params, C::Status, status);
+        }
+        set.patch(params, C::Description, changes.description);
+        set.value(params, C::UpdatedAt, now);
+        let household = "\"shopping_lists\".\"household_id\"";
+        (set, vec![member(params, household, caller.user_id)])
+    })
     .await?;
-    deletions::record(txn, RowKind::ShoppingList, list.household_id, list.id).await?;
-    shopping_list::Entity::delete_by_id(list.id)
-        .exec(txn)
+    match updated {
+        Some(row) => Ok(row),
+        None => {
+            list_read(db, caller, id).await?;
+            Err(ServiceError::NotFound(LIST_NOT_FOUND.into()))
+        }
+    }
+}
+
+/// Deletes a list and its items for a member of its household, recording every deletion
+/// for sync, in one statement.
+pub async fn delete_list(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
+    let now = Utc::now().naive_utc();
+    // The list, while the caller is a member of its household.
+    let list = move |params: &mut Params, claimed: &str| {
+        let id = params.bind(id);
+        let member = member(params, "l.\"household_id\"", caller.user_id);
+        format!(
+            "SELECT l.\"id\", l.\"household_id\" FROM \"shopping_lists\" l \
+             WHERE l.\"id\" = {id} AND {member} AND {claimed}"
+        )
+    };
+    let written = db
+        .once(
+            vec![
+                Box::new(move |params, claimed| {
+                    let list = list(params, claimed);
+                    let items = format!(
+                        "SELECT i.\"id\", x.\"household_id\" FROM \"shopping_list_items\" i \
+                         JOIN ({list}) x ON x.\"id\" = i.\"shopping_list_id\""
+                    );
+                    Ok(deletions::record_sql(params, RowKind::ShoppingItem, &items, now))
+                }),
+                Box::new(move |params, claimed| {
+                    let list = list(params, claimed);
+                    Ok(deletions::record_sql(params, RowKind::ShoppingList, &list, now))
+                }),
+                Box::new(move |params, claimed| {
+                    let list = list(params, claimed);
+                    Ok(format!(
+                        "DELETE FROM \"shopping_lists\" WHERE \"id\" IN (SELECT \"id\" FROM ({list}) x) \
+                         RETURNING \"id\""
+                    ))
+                }),
+            ],
+            done(db.backend()),
+        )
         .await?;
+    if written.is_empty() {
+        list_read(db, caller, id).await?;
+        return Err(ServiceError::NotFound(LIST_NOT_FOUND.into()));
+    }
     Ok(())
 }
 
@@ -239,23 +266,6 @@ pub(super) async fn list_read(
         id,
         shopping_list::Column::HouseholdId,
         LIST_NOT_FOUND,
-    )
-    .await
-}
-
-/// The list `id`, for a member of its household; `not_found` when there is none.
-pub(super) async fn list_row(
-    txn: &Txn,
-    caller: Caller,
-    id: Uuid,
-    not_found: &'static str,
-) -> ServiceResult<shopping_list::Model> {
-    scoped_row::<shopping_list::Entity, _>(
-        txn,
-        caller,
-        id,
-        shopping_list::Column::HouseholdId,
-        not_found,
     )
     .await
 }

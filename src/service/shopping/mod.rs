@@ -8,12 +8,11 @@ pub(crate) mod lists;
 
 pub use categories::{NewCategory, categories, create_category};
 pub use items::{
-    ItemChanges, ItemFilter, ItemRef, NewItem, create_item, create_item_in, delete_item,
-    delete_item_in, items, update_item, update_item_in,
+    ItemChanges, ItemFilter, ItemRef, NewItem, create_item, delete_item, items, update_item,
 };
 pub use lists::{
-    ListChanges, ListDetail, ListFilter, ListStats, NewList, create_list, create_list_in,
-    delete_list, delete_list_in, list_detail, list_stats, lists, update_list, update_list_in,
+    ListChanges, ListDetail, ListFilter, ListStats, NewList, create_list, delete_list, list_detail,
+    list_stats, lists, update_list,
 };
 
 pub const LIST_NOT_FOUND: &str = "Shopping list not found";

@@ -15,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::RowKind;
-use crate::db::{Db, Txn};
+use crate::db::{Db, Txn, bulk::Params};
 
 /// How long a deletion is kept for the phones that have not synced since.
 pub const RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -51,6 +51,21 @@ const COLUMNS: [Column; 4] = [
     Column::HouseholdId,
     Column::DeletedAt,
 ];
+
+/// An insert, for a statement of a write, recording as deleted at `now` the rows of `kind`
+/// that `rows` selects (two columns: `id`, and the row's `household_id`); a row deleted,
+/// made again and deleted again is recorded once, at its last deletion.
+pub fn record_sql(params: &mut Params, kind: RowKind, rows: &str, now: NaiveDateTime) -> String {
+    let at = params.bind(now);
+    // `WHERE true`: SQLite needs it to read the `ON CONFLICT` as the insert's.
+    format!(
+        "INSERT INTO \"sync_deletions\" (\"kind\", \"row_id\", \"household_id\", \"deleted_at\") \
+         SELECT '{kind}', x.\"id\", x.\"household_id\", {at} FROM ({rows}) x WHERE true \
+         ON CONFLICT (\"kind\", \"row_id\") DO UPDATE \
+         SET \"household_id\" = EXCLUDED.\"household_id\", \"deleted_at\" = EXCLUDED.\"deleted_at\"",
+        kind = kind.as_str()
+    )
+}
 
 /// Records the row `id` of `household_id` as deleted now.
 pub async fn record(txn: &Txn, kind: RowKind, household_id: Uuid, id: Uuid) -> Result<(), DbErr> {

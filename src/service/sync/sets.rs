@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    RowKind,
+    RowKind, deletions,
     kinds::{Context, Kind},
     plan::{Found, Plan},
 };
@@ -290,9 +290,8 @@ fn insert<M: sea_orm::ModelTrait>(
     ))
 }
 
-/// Records the rows of `kind` that `ids` (a select of one column) names as deleted from
-/// `household_id` at `now`; a row deleted, made again and deleted again is recorded once,
-/// at its last deletion.
+/// Records the rows of `kind` that `ids` (a select of one column, `id`) names as deleted
+/// from `household_id` at `now`.
 fn record(
     params: &mut Params,
     kind: RowKind,
@@ -301,13 +300,6 @@ fn record(
     now: NaiveDateTime,
 ) -> String {
     let household = params.bind(household_id);
-    let at = params.bind(now);
-    // `WHERE true`: SQLite needs it to read the `ON CONFLICT` as the insert's.
-    format!(
-        "INSERT INTO \"sync_deletions\" (\"kind\", \"row_id\", \"household_id\", \"deleted_at\") \
-         SELECT '{kind}', x.\"id\", {household}, {at} FROM ({ids}) x WHERE true \
-         ON CONFLICT (\"kind\", \"row_id\") DO UPDATE \
-         SET \"household_id\" = EXCLUDED.\"household_id\", \"deleted_at\" = EXCLUDED.\"deleted_at\"",
-        kind = kind.as_str()
-    )
+    let rows = format!("SELECT i.\"id\", {household} AS \"household_id\" FROM ({ids}) i");
+    deletions::record_sql(params, kind, &rows, now)
 }
