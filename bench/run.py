@@ -2,11 +2,11 @@
 """Benchmarks: a release build on PostgreSQL with one household of 50 todos and a shopping list
 of 50 items. First the round trips one request of each hot route costs, counted on the wire by
 a proxy (bench/wire_counter.py), which also reads off the statements the two lists send. Then
-each list, loaded with wrk as a signed-in member, in rounds against two pgbench ceilings: those
-statements, and the old backend's statements for the same answer; then create todo, /health and
-/health/deep. Then large answers and bodies, each on a fresh process so its peak RSS is its own:
-16 lists at once of a household of 20,000 todos (plain and gzipped), and 16 bodies just under
-1 MiB at once. Writes bench/results.md.
+each list, loaded with wrk as a signed-in member, in rounds against four pgbench ceilings: those
+statements, and the old backend's statements for the same answer, each in the simple protocol
+and prepared; then create todo, /health and /health/deep. Then large answers and bodies, each
+on a fresh process so its peak RSS is its own: 16 lists at once of a household of 20,000 todos
+(plain and gzipped), and 16 bodies just under 1 MiB at once. Writes bench/results.md.
 
 Standard library only. Needs the machine's PostgreSQL (BENCH_DATABASE_URL, else
 TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test) and installs wrk from
@@ -171,8 +171,12 @@ def round_trips(env, routes):
     return figures, sent
 
 
-def pgbench(script):
-    out = run("pgbench", "-n", f"-c{CONNECTIONS}", "-j2", f"-T{DURATION}", "-f", str(script), DB_URL)
+def pgbench(script, protocol="simple"):
+    """pgbench running `script` with `protocol`: `simple` (its default, each statement sent as
+    text and planned anew) or `prepared` (each statement prepared once per client, then only
+    bound and executed, as the service's driver does)."""
+    out = run("pgbench", "-n", f"-M{protocol}", f"-c{CONNECTIONS}", "-j2", f"-T{DURATION}", "-f", str(script),
+              DB_URL)
     return {"requests": int(re.search(r"transactions actually processed: (\d+)", out).group(1)),
             "tps": float(re.search(r"tps = ([\d.]+)", out).group(1))}
 
@@ -186,18 +190,23 @@ def pgbench_script(name, statements):
     return path
 
 
+# The ceilings of a hot route: whose statements, and how pgbench sends them.
+CEILINGS = {"own": ("own", "simple"), "own_prepared": ("own", "prepared"),
+            "old": ("old", "simple"), "old_prepared": ("old", "prepared")}
+
+
 def against_ceilings(path, auth, own, old, processes):
-    """`ROUNDS` rounds of: wrk on `path`, pgbench running the service's own statements for
-    it (`own`), pgbench running the old backend's (`old`); each with the CPU per request of
-    `processes`."""
+    """`ROUNDS` rounds of: wrk on `path`, then pgbench running the service's own statements for
+    it (`own`), then the old backend's (`old`), each in the simple protocol and again prepared;
+    each with the CPU per request of `processes`."""
     rounds = []
     ceiling_processes = {"PostgreSQL": postgres_cpu, "pgbench": own_children_cpu}
+    scripts = {"own": own, "old": old}
     for _ in range(ROUNDS):
-        rounds.append({
-            "service": cpu_per_request(lambda: wrk(path, [auth]), processes),
-            "own": cpu_per_request(lambda: pgbench(own), ceiling_processes),
-            "old": cpu_per_request(lambda: pgbench(old), ceiling_processes),
-        })
+        figures = {"service": cpu_per_request(lambda: wrk(path, [auth]), processes)}
+        for side, (whose, protocol) in CEILINGS.items():
+            figures[side] = cpu_per_request(lambda: pgbench(scripts[whose], protocol), ceiling_processes)
+        rounds.append(figures)
     return rounds
 
 
@@ -308,11 +317,9 @@ def summary_of(rounds):
         "p50_ms": median([r["service"]["p50_ms"] for r in rounds]),
         "p99_ms": max(r["service"]["p99_ms"] for r in rounds),
         "errors": sum(r["service"]["errors"] for r in rounds),
-        "own_tps": median([r["own"]["tps"] for r in rounds]),
-        "old_tps": median([r["old"]["tps"] for r in rounds]),
-        "own_ratios": [r["service"]["rps"] / r["own"]["tps"] for r in rounds],
-        "old_ratios": [r["service"]["rps"] / r["old"]["tps"] for r in rounds],
-        "cpu": {side: cpu(side) for side in ("service", "own", "old")},
+        **{f"{side}_tps": median([r[side]["tps"] for r in rounds]) for side in CEILINGS},
+        **{f"{side}_ratios": [r["service"]["rps"] / r[side]["tps"] for r in rounds] for side in CEILINGS},
+        "cpu": {side: cpu(side) for side in ("service", *CEILINGS)},
     }
 
 
@@ -408,21 +415,27 @@ def write_results(summaries, others, peak_rss, trips, sent, old, large):
         "",
         f"Each list was loaded in {ROUNDS} rounds, each round wrk on the route, then pgbench running the",
         "statements the service sent for one such request (read off the wire, parameters written in),",
-        "then pgbench running the old backend's statements for the same answer; ratios are per round,",
-        "the figure in bold their median. Targets: at least "
-        f"{TARGETS['old']:.2f}x the old backend's ceiling and {TARGETS['own']:.2f}x the service's own, "
-        f"p99 under {TARGETS['p99_ms']:.0f} ms, peak RSS under {TARGETS['rss_mib']:.0f} MiB, no errors.",
+        "then pgbench running the old backend's statements for the same answer; each ceiling in",
+        "pgbench's default simple protocol (every statement sent as text and planned anew, as the old",
+        "backend's driver had it) and again with `-M prepared` (prepared once per client, then bound",
+        "and executed, as the service's driver does). Ratios (service requests/s over ceiling",
+        "transactions/s) are per round, the figure in bold their median. Targets, on the",
+        f"simple-protocol ceilings: at least {TARGETS['old']:.2f}x the old backend's ceiling and "
+        f"{TARGETS['own']:.2f}x the service's own, p99 under {TARGETS['p99_ms']:.0f} ms, peak RSS under "
+        f"{TARGETS['rss_mib']:.0f} MiB, no errors; the prepared ratios have none.",
         "",
-        "| route | requests/s | p50 (ms) | worst p99 (ms) | errors | own ceiling (tps) | x own | old ceiling (tps) | x old |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| route | requests/s | p50 (ms) | worst p99 (ms) | errors | own ceiling, simple (tps) | x own, simple "
+        "| own ceiling, prepared (tps) | x own, prepared | old ceiling, simple (tps) | x old, simple "
+        "| old ceiling, prepared (tps) | x old, prepared |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     met = []
     for route, s in summaries.items():
-        own, old_ratio = median(s["own_ratios"]), median(s["old_ratios"])
+        cells = [f"{s[f'{side}_tps']:.0f} | **{median(s[f'{side}_ratios']):.2f}** ({ratios(s[f'{side}_ratios'])})"
+                 for side in CEILINGS]
         lines.append(f"| {route} | {s['rps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['errors']} | "
-                     f"{s['own_tps']:.0f} | **{own:.2f}** ({ratios(s['own_ratios'])}) | "
-                     f"{s['old_tps']:.0f} | **{old_ratio:.2f}** ({ratios(s['old_ratios'])}) |")
-        met.append(own >= TARGETS["own"] and old_ratio >= TARGETS["old"]
+                     + " | ".join(cells) + " |")
+        met.append(median(s["own_ratios"]) >= TARGETS["own"] and median(s["old_ratios"]) >= TARGETS["old"]
                    and s["p99_ms"] < TARGETS["p99_ms"] and s["errors"] == 0)
     met.append(peak_rss < TARGETS["rss_mib"])
     lines += [
@@ -434,11 +447,12 @@ def write_results(summaries, others, peak_rss, trips, sent, old, large):
         "and per pgbench transaction of each ceiling. The three share 2 cores, so a ratio is about the",
         "inverse ratio of these totals.",
         "",
-        "| route | service run | own ceiling | old ceiling |",
-        "| --- | --- | --- | --- |",
+        "| route | service run | own ceiling, simple | own ceiling, prepared | old ceiling, simple "
+        "| old ceiling, prepared |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for route, s in summaries.items():
-        lines.append(f"| {route} | {cpu(s['cpu']['service'])} | {cpu(s['cpu']['own'])} | {cpu(s['cpu']['old'])} |")
+        lines.append(f"| {route} | " + " | ".join(cpu(s["cpu"][side]) for side in ("service", *CEILINGS)) + " |")
     lines += ["", "The statements of each ceiling:", ""]
     for route in summaries:
         lines.append(f"- {route}, the service's own ({len(sent[route])}):")
