@@ -9,8 +9,8 @@ served straight to PostgreSQL and through a proxy that delays every chunk BENCH_
 each way (bench/delay_proxy.py), sequential requests of each operation, and the round trips the
 difference of the medians makes; then, through that proxy, 10 phones syncing while another user
 lists todos. Then large answers and bodies, each on a fresh process so that its peak RSS is its
-own: 16 lists at once of a household of 20,000 todos (plain and gzipped), and 16 bodies just
-under 1 MiB at once. Writes bench/results.md.
+own: 16 lists at once of a household of 20,000 todos (plain and gzipped), 16 bodies just under
+1 MiB at once, and 8 full syncs at once of that household. Writes bench/results.md.
 
 Standard library only. Needs the machine's PostgreSQL (BENCH_DATABASE_URL, else
 TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test) and installs wrk from
@@ -238,8 +238,9 @@ def peak_rss_mib(service):
 
 
 def at_once(request, n=CONNECTIONS):
-    """`n` copies of `request` sent together: the wall time for all, and the first answer's
-    status and bytes on the wire."""
+    """`n` copies of `request` sent together: the wall time for all, and the statuses of all
+    the answers (one status, or each status and how many times) and the first answer's bytes
+    on the wire."""
     def send(_):
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
@@ -249,7 +250,13 @@ def at_once(request, n=CONNECTIONS):
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
         answers = list(pool.map(send, range(n)))
-    return time.monotonic() - started, answers[0]
+    took = time.monotonic() - started
+    statuses = [status for status, _ in answers]
+    if len(set(statuses)) > 1:
+        statuses = ", ".join(f"{s} × {statuses.count(s)}" for s in sorted(set(statuses)))
+    else:
+        statuses = str(statuses[0])
+    return took, (statuses, answers[0][1])
 
 
 def large_answers(env, auth_header, household, user):
@@ -285,6 +292,18 @@ def large_answers(env, auth_header, household, user):
             took, (status, _) = at_once(request)
             figures.append((f"{CONNECTIONS} × body of {len(body)} bytes, {label}", status, took, len(body),
                             peak_rss_mib(service)))
+    finally:
+        stop(service)
+    # Phones that sync for the first time, or after 30 days, all at once: every row of the
+    # household (the 20,000 todos above) in each answer.
+    service = start_service(env)
+    try:
+        body = json.dumps({"last_sync_timestamp": 0, "household_id": household}).encode()
+        request = urllib.request.Request(f"{BASE}/api/v1/sync", data=body, method="POST",
+                                         headers={name: value, "Content-Type": "application/json"})
+        took, (status, size) = at_once(request, LARGE_SYNCS)
+        figures.append((f"{LARGE_SYNCS} × full sync (last_sync_timestamp 0) of {LARGE_TODOS} todos", status, took,
+                        size, peak_rss_mib(service)))
     finally:
         stop(service)
     return figures
@@ -337,6 +356,8 @@ LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "10"))
 PHONES = 10
 PHONE_TODOS = 50
 READER_P99_TARGET_MS = 100.0
+# Full syncs at once of the large household, on a fresh process (large_answers).
+LARGE_SYNCS = 8
 # The big sync of the latency table: entries per kind, 700 in all.
 BIG_SYNC = {"todos": 250, "shopping_lists": 100, "shopping_items": 250, "expenses": 100}
 BIG_SYNC_TARGET_SECONDS = 1.0
