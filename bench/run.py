@@ -786,6 +786,7 @@ def seed():
 
 
 def main():
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
         if not shutil.which("wrk"):
@@ -843,10 +844,12 @@ def main():
     psql(DB_URL, "VACUUM ANALYZE")
     latency = latency_and_load(env, s)
     large = large_answers(env, auth, household, user)
-    write_results(summaries, others, peak_rss, trips, sent, old, large, latency)
+    machine = {"minutes": (time.monotonic() - started) / 60, "load_before": load_before,
+               "load_after": os.getloadavg()[0]}
+    write_results(summaries, others, peak_rss, trips, sent, old, large, latency, machine)
 
 
-def write_results(summaries, others, peak_rss, trips, sent, old, large, latency):
+def write_results(summaries, others, peak_rss, trips, sent, old, large, latency, machine):
     ratios = lambda values: ", ".join(f"{v:.2f}" for v in values)
     cpu = lambda figures: ", ".join(f"{name} {us:.0f}" for name, us in figures.items()) + \
         f"; total {sum(figures.values()):.0f}"
@@ -856,6 +859,9 @@ def write_results(summaries, others, peak_rss, trips, sent, old, large, latency)
         f"`make bench` on {time.strftime('%Y-%m-%d')}: release build, PostgreSQL on the same 2-core machine,",
         f"one household of 50 todos and a shopping list of 50 items, wrk with 2 threads and {CONNECTIONS}",
         f"connections for {DURATION} s per run, pgbench with {CONNECTIONS} clients for as long.",
+        f"The whole bench took {machine['minutes']:.1f} minutes; the machine's load average (1 minute) was "
+        f"{machine['load_before']:.2f} as it began and {machine['load_after']:.2f} as it ended (other work",
+        "on the machine makes every figure noisier, throughput most).",
         "",
         "## The hot lists against their ceilings",
         "",
