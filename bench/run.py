@@ -860,8 +860,9 @@ def write_results(summaries, others, peak_rss, trips, sent, old, large, latency,
         f"one household of 50 todos and a shopping list of 50 items, wrk with 2 threads and {CONNECTIONS}",
         f"connections for {DURATION} s per run, pgbench with {CONNECTIONS} clients for as long.",
         f"The whole bench took {machine['minutes']:.1f} minutes; the machine's load average (1 minute) was "
-        f"{machine['load_before']:.2f} as it began and {machine['load_after']:.2f} as it ended (other work",
-        "on the machine makes every figure noisier, throughput most).",
+        f"{machine['load_before']:.2f} as it",
+        f"began and {machine['load_after']:.2f} as it ended (other work on the machine makes every figure "
+        "noisier, throughput most).",
         "",
         "## The hot lists against their ceilings",
         "",
