@@ -116,6 +116,10 @@ class WireCounter:
         while True:
             client, _ = self.listener.accept()
             server = socket.create_connection(self.upstream)
+            for sock in (client, server):
+                # Messages are forwarded one by one: without this, Nagle's algorithm holds each
+                # small one back until the last is acknowledged, tens of ms a round trip.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._pipe, args=(server, client), daemon=True).start()
             threading.Thread(target=self._from_client, args=(client, server), daemon=True).start()
 
