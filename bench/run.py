@@ -361,6 +361,7 @@ LARGE_SYNCS = 8
 # The big sync of the latency table: entries per kind, 700 in all.
 BIG_SYNC = {"todos": 250, "shopping_lists": 100, "shopping_items": 250, "expenses": 100}
 BIG_SYNC_TARGET_SECONDS = 1.0
+BIG_SYNC_RUNS = 3
 # Round trips at the delay each operation may take (the issue's targets).
 LATENCY_TARGETS = {
     "list todos (50 rows)": 1,
@@ -472,15 +473,18 @@ def latency_operations(s):
     }
 
 
-def big_sync_body(household):
-    lists = [str(uuid.uuid4()) for _ in range(BIG_SYNC["shopping_lists"])]
+def big_sync_body(household, per_kind=None):
+    """A sync creating rows of all four kinds: BIG_SYNC's numbers, or `per_kind` of each (a
+    small one sends the very statements a big one does, to warm a connection with)."""
+    size = lambda kind: BIG_SYNC[kind] if per_kind is None else per_kind
+    lists = [str(uuid.uuid4()) for _ in range(size("shopping_lists"))]
     created = {
-        "todos": [{"id": str(uuid.uuid4()), "title": f"Latency big todo {i}"} for i in range(BIG_SYNC["todos"])],
+        "todos": [{"id": str(uuid.uuid4()), "title": f"Latency big todo {i}"} for i in range(size("todos"))],
         "shopping_lists": [{"id": list_id, "name": f"Latency list {i}"} for i, list_id in enumerate(lists)],
         "shopping_items": [{"id": str(uuid.uuid4()), "shopping_list_id": lists[i % len(lists)],
-                            "name": f"Latency item {i}"} for i in range(BIG_SYNC["shopping_items"])],
+                            "name": f"Latency item {i}"} for i in range(size("shopping_items"))],
         "expenses": [{"id": str(uuid.uuid4()), "amount": "12.50", "description": f"Latency big expense {i}"}
-                     for i in range(BIG_SYNC["expenses"])],
+                     for i in range(size("expenses"))],
     }
     return {"last_sync_timestamp": now_ms(), "household_id": household,
             "changes": {kind: {"created": rows} for kind, rows in created.items()}}
@@ -595,23 +599,38 @@ def latency_and_load(env, seeded):
                 failures[name] = figures["failed"]
             print(f"latency: {name}: {rows[name]['direct_ms']:.2f} / {rows[name]['delayed_ms']:.2f} ms, "
                   f"{rows[name]['round_trips']:.2f} round trips ({figures['wire']:.2f} on the wire)", flush=True)
-        # The big sync, once on each service.
-        big = {}
+        # The big sync, BIG_SYNC_RUNS times on each service in turn, after small syncs of the
+        # same four kinds: a statement's first use on a connection costs one more round trip
+        # (it is prepared), which a service that has been serving has long paid.
         for side in ("direct", "delayed", "counted"):
-            before = counter.snapshot()["round trips"]
-            status, payload, took = clients[side].request("POST", "/api/v1/sync", big_sync_body(s["household"]))
-            big[side] = {"status": status, "not_applied": not_applied(payload), "seconds": took,
-                         "wire": counter.snapshot()["round trips"] - before}
-            if status != 200:
-                big[side]["answer"] = payload[:300].decode(errors="replace")
+            for _ in range(LATENCY_WARMUPS):
+                clients[side].request("POST", "/api/v1/sync", big_sync_body(s["household"], per_kind=1))
+        runs = {side: [] for side in ("direct", "delayed", "counted")}
+        for _ in range(BIG_SYNC_RUNS):
+            for side in runs:
+                before = counter.snapshot()["round trips"]
+                status, payload, took = clients[side].request("POST", "/api/v1/sync", big_sync_body(s["household"]))
+                run = {"status": status, "not_applied": not_applied(payload), "seconds": took,
+                       "wire": counter.snapshot()["round trips"] - before}
+                if status != 200:
+                    run["answer"] = payload[:300].decode(errors="replace")
+                runs[side].append(run)
+        # Each side's median run (by time); a failed run anywhere shows in its place.
+        big = {side: next((r for r in results if r["status"] != 200 or r["not_applied"] != 0),
+                          sorted(results, key=lambda r: r["seconds"])[len(results) // 2])
+               for side, results in runs.items()}
+        big["counted"]["wire"] = median([r["wire"] for r in runs["counted"]])
         name = f"sync pushing {sum(BIG_SYNC.values())} entries over four kinds"
         rows[name] = latency_row(big["direct"]["seconds"], big["delayed"]["seconds"], LATENCY_TARGETS[name],
                                  big["counted"]["wire"])
         rows[name]["answered"] = big["delayed"]["status"]
-        rows[name]["met"] = (rows[name]["met"] and big["delayed"]["status"] == 200
+        # Its round trips are judged on the wire: its time through the proxy also holds the
+        # moving of some hundreds of kilobytes each way, which the clock cannot tell apart.
+        rows[name]["met"] = (big["counted"]["wire"] <= LATENCY_TARGETS[name]
+                             and big["delayed"]["status"] == 200
                              and big["delayed"]["not_applied"] == 0
                              and big["delayed"]["seconds"] < BIG_SYNC_TARGET_SECONDS)
-        samples[name] = 1
+        samples[name] = BIG_SYNC_RUNS
         print(f"latency: {name}: {big}", flush=True)
         proxy_stats = {"table": delay_proxy_report(proxy)}
         for side in ("direct", "counted"):
@@ -994,7 +1013,10 @@ def latency_lines(latency):
     lines += [
         "",
         f"- The {big_name} ({kinds}, the items in lists the same sync",
-        f"  creates; one request per service, its wall time in the table): without delay {status('direct')};",
+        f"  creates; {BIG_SYNC_RUNS} requests per service after warming each with small syncs of the same",
+        f"  statements, the median run in the table; its round trips are judged on the wire, as its",
+        f"  time through the proxy also holds moving some hundreds of kilobytes each way):",
+        f"  without delay {status('direct')};",
         f"  with delay {status('delayed')}; on the wire {big['counted']['wire']} round trips "
         f"({status('counted')}).",
     ]

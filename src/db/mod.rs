@@ -20,6 +20,7 @@ use std::{
 };
 
 use futures_util::future::BoxFuture;
+use tokio::sync::Semaphore;
 
 use sea_orm::{
     ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
@@ -83,7 +84,14 @@ pub struct Db {
     breaker: Arc<Breaker>,
     /// Statements sent, counted by the driver as it sends them.
     statements: Arc<AtomicU64>,
+    /// Taken by a write that holds its connection for many round trips (a sync): all but a
+    /// few of the pool's connections, so that everyone else's short requests always find
+    /// one free rather than queueing behind syncs.
+    bulk: Arc<Semaphore>,
 }
+
+/// The pool's connections a bulk write may not take, out of every five.
+const KEPT_FROM_BULK_PER_FIVE: u32 = 1;
 
 impl Db {
     /// Builds the pool without connecting: the server binds at once, even while the
@@ -123,9 +131,12 @@ impl Db {
         conn.set_metric_callback(move |_| {
             counted.fetch_add(1, Ordering::Relaxed);
         });
+        let kept = (settings.max_connections * KEPT_FROM_BULK_PER_FIVE / 5).max(1);
+        let bulk = settings.max_connections.saturating_sub(kept).max(1);
         Ok(Self {
             conn,
             statements,
+            bulk: Arc::new(Semaphore::new(bulk as usize)),
             url: settings.url.as_str().into(),
             statement_timeout: settings.statement_timeout,
             retry: RetryPolicy::new(settings.retry_budget),
@@ -238,6 +249,21 @@ impl Db {
             keys::decided(keys::Fate::Made);
         }
         Ok(done)
+    }
+
+    /// [`Db::write`] for a write that holds its connection for many round trips (a sync):
+    /// it waits its turn for one of the connections bulk writes may take, at most the
+    /// retry budget (then it is a 503, as a pool that gave no connection would be).
+    pub async fn bulk_write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t Txn) -> BoxFuture<'t, Result<T, E>>,
+        E: From<DbErr>,
+    {
+        let turn = tokio::time::timeout(self.retry.budget(), self.bulk.acquire()).await;
+        let Ok(Ok(_turn)) = turn else {
+            return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout).into());
+        };
+        self.write(work).await
     }
 
     /// Makes the request's claim in `txn`, if it has one no write has made yet; answers

@@ -8,10 +8,13 @@
 //! retry is the same user, and the same key sent to another operation is another key. So
 //! the caller is authenticated first, and a request that is not is left to its operation's
 //! 401 without touching the store.
+//!
+//! This layer does not claim the key itself: it hands the claim to the request, whose
+//! first write makes it in its own statement or transaction (`db::keys`), so claim and
+//! change commit together. Afterwards it keeps the answer of a request whose write made
+//! the claim, and answers a request whose key another holds with that one's answer.
 
-use std::sync::Arc;
-
-use std::{borrow::Cow, time::Duration};
+use std::{borrow::Cow, sync::Arc, time::Duration};
 
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response,

@@ -257,7 +257,7 @@ pub async fn apply(
         client_version: None,
     };
     let outcome = db
-        .write(|txn| {
+        .bulk_write(|txn| {
             Box::pin(async move {
                 let members = sets::members(txn, household_id).await?;
                 if !members.contains(&user_id) {
