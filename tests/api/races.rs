@@ -1,7 +1,8 @@
 //! Rules that two requests at once must not break: a user ends in at most one household,
 //! a household always keeps an owner, a household's category names and pending email
 //! invites are unique, and of offline edits of one row since one sync, one wins. Each is
-//! raced by 10 or more requests sent together.
+//! raced by 10 or more requests sent together. And syncs at once leave a connection for
+//! everyone else.
 
 use entities::{enums::MemberRole, household_member};
 use futures_util::future::join_all;
@@ -288,4 +289,64 @@ async fn ten_phones_syncing_an_edit_of_one_chore_at_once_apply_one_and_report_ni
         f.app.db.strings("SELECT title FROM todos").await,
         [kept.as_str().unwrap_or_default()]
     );
+}
+
+/// Syncs hold their connection for many round trips; they may take all but a fifth of the
+/// pool (at least one kept), so another user's read finds a connection while every sync
+/// the pool would let in waits on a row lock.
+#[tokio::test]
+async fn a_list_read_is_served_while_syncs_wait_with_the_pool_they_may_take() {
+    if !crate::harness::on_postgres() {
+        eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL unset)");
+        return;
+    }
+    let app = TestApp::spawn_with(&[("DB_MAX_CONNECTIONS", "2")]).await;
+    let owner = app.user("Olive").await;
+    let household = app.household(&owner, "Flat").await;
+    let (status, todo) = app
+        .post(
+            "/api/v1/todos",
+            &owner,
+            json!({"household_id": household, "title": "Bins"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = todo["id"].as_str().expect("id").to_owned();
+    // Another session holds the todo, so a sync editing it waits on its lock.
+    let holder = sea_orm::Database::connect(&app.db.url)
+        .await
+        .expect("connect");
+    let txn = sea_orm::TransactionTrait::begin(&holder)
+        .await
+        .expect("begin");
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &txn,
+        &format!("SELECT 1 FROM todos WHERE id = '{id}' FOR UPDATE"),
+    )
+    .await
+    .expect("lock");
+    let edit = |n: u32| {
+        app.post(
+            "/api/v1/sync",
+            &owner,
+            json!({"last_sync_timestamp": 0, "household_id": household,
+                   "changes": {"todos": {"updated": [{"id": id, "title": format!("Edit {n}")}]}}}),
+        )
+    };
+    let syncs = join_all((0..2).map(edit));
+    let read = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let read = app
+            .get(&format!("/api/v1/todos?household_id={household}"), &owner)
+            .await;
+        txn.commit().await.expect("release the lock");
+        read
+    };
+    let (syncs, (status, _)) = tokio::join!(syncs, read);
+    assert_eq!(status, StatusCode::OK, "the read found a connection");
+    // Without a connection kept from them, both syncs would hold the pool, the read would
+    // wait until one timed out on the lock, and that one would answer 503.
+    for (status, body) in syncs {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
 }
