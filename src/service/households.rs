@@ -7,12 +7,11 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entities::{
     enums::{InviteStatus, MemberRole},
-    expense, household, household_invite, household_member, shopping_list, shopping_list_item,
-    todo,
+    expense, household, household_invite, household_member,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -22,7 +21,7 @@ use super::{
     locks::{hold_household, hold_household_whole, hold_user},
     sync::{RowKind, deletions},
 };
-use crate::db::{Db, Txn};
+use crate::db::{Db, Txn, bulk::Params};
 
 pub const ALREADY_IN_A_HOUSEHOLD: &str =
     "You are already in a household. Please leave your current household first.";
@@ -217,32 +216,34 @@ pub(super) async fn delete_in(txn: &Txn, household_id: Uuid) -> ServiceResult<()
 }
 
 /// Records every synced row of `household_id` as deleted, for the phones of members who
-/// have not synced since.
+/// have not synced since: one statement per kind.
 async fn record_deletions_of(txn: &Txn, household_id: Uuid) -> ServiceResult<()> {
-    let todos = todo::Entity::find()
-        .select_only()
-        .column(todo::Column::Id)
-        .filter(todo::Column::HouseholdId.eq(household_id));
-    let lists = shopping_list::Entity::find()
-        .select_only()
-        .column(shopping_list::Column::Id)
-        .filter(shopping_list::Column::HouseholdId.eq(household_id));
-    let items = shopping_list_item::Entity::find()
-        .select_only()
-        .column(shopping_list_item::Column::Id)
-        .inner_join(shopping_list::Entity)
-        .filter(shopping_list::Column::HouseholdId.eq(household_id));
-    let expenses = expense::Entity::find()
-        .select_only()
-        .column(expense::Column::Id)
-        .filter(expense::Column::HouseholdId.eq(household_id));
-    for (kind, ids) in [
-        (RowKind::Todo, todos.into_query()),
-        (RowKind::ShoppingList, lists.into_query()),
-        (RowKind::ShoppingItem, items.into_query()),
-        (RowKind::Expense, expenses.into_query()),
+    let backend = txn.get_database_backend();
+    let now = Utc::now().naive_utc();
+    for (kind, rows) in [
+        (
+            RowKind::Todo,
+            "SELECT t.\"id\", t.\"household_id\" FROM \"todos\" t WHERE t.\"household_id\" = {h}",
+        ),
+        (
+            RowKind::ShoppingList,
+            "SELECT l.\"id\", l.\"household_id\" FROM \"shopping_lists\" l WHERE l.\"household_id\" = {h}",
+        ),
+        (
+            RowKind::ShoppingItem,
+            "SELECT i.\"id\", l.\"household_id\" FROM \"shopping_list_items\" i \
+             JOIN \"shopping_lists\" l ON l.\"id\" = i.\"shopping_list_id\" WHERE l.\"household_id\" = {h}",
+        ),
+        (
+            RowKind::Expense,
+            "SELECT e.\"id\", e.\"household_id\" FROM \"expenses\" e WHERE e.\"household_id\" = {h}",
+        ),
     ] {
-        deletions::record_all(txn, kind, household_id, ids).await?;
+        let mut params = Params::new(backend);
+        let household = params.bind(household_id);
+        let sql = deletions::record_sql(&mut params, kind, &rows.replace("{h}", &household), now);
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, params.values))
+            .await?;
     }
     Ok(())
 }
