@@ -53,14 +53,15 @@ $(LINT_VENV)/.hadolint-$(HADOLINT_VERSION):
 fmt:
 	$(CARGO) fmt --all
 
-## Lint, the client, browser and conformance checks, then every test on SQLite, then again on
-## PostgreSQL and the chaos suite when TEST_DATABASE_URL is set. The cargo suite runs last: CI
-## reads its summary.
+## Lint, the client, browser and conformance checks, the doc tests (a swapped pair of ids
+## must not compile), then every test on SQLite, then again on PostgreSQL and the chaos suite
+## when TEST_DATABASE_URL is set. The cargo suite runs last: CI reads its summary.
 test: lint lint-openapi client-e2e python-client-e2e browser conformance
-	env -u TEST_DATABASE_URL $(CARGO) test --workspace
+	$(CARGO) test --workspace --doc
+	env -u TEST_DATABASE_URL $(CARGO) test --workspace --lib --tests
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same tests on PostgreSQL ($$TEST_DATABASE_URL)"; \
-		$(CARGO) test --workspace && $(MAKE) --no-print-directory chaos; \
+		$(CARGO) test --workspace --lib --tests && $(MAKE) --no-print-directory chaos; \
 	else \
 		echo "== TEST_DATABASE_URL unset: PostgreSQL run skipped"; \
 	fi

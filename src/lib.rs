@@ -56,7 +56,10 @@ pub fn build_app(state: AppState) -> BoxEndpoint<'static, Response> {
                 middleware::idempotency::layer(next, req, stale_after, keys_table.clone())
             }),
         )
-        .data(state.clone());
+        .data(state.clone())
+        .data(state.authenticator.clone())
+        // Boxed here too, for the same reason as the whole.
+        .boxed();
     middleware::stack(routes, &state.settings, state.metrics.clone(), route_table).boxed()
 }
 

@@ -1,5 +1,5 @@
-//! What every handler shares: settings, the database, the callers seen a moment ago, and
-//! whether migrations are done.
+//! What every handler shares: settings, the database, who tokens sign in, and whether
+//! migrations are done.
 
 use std::sync::{
     Arc,
@@ -8,7 +8,7 @@ use std::sync::{
 
 use crate::{
     ai::AiClient,
-    auth::{callers::Callers, google::GoogleVerifier},
+    auth::{Authenticator, google::GoogleVerifier},
     config::Settings,
     db::Db,
     metrics::Metrics,
@@ -21,8 +21,8 @@ pub struct AppState {
     pub google: Arc<GoogleVerifier>,
     pub metrics: Arc<Metrics>,
     pub ai: Arc<AiClient>,
-    /// Users tokens named a moment ago (`CALLER_CACHE_SECONDS`).
-    pub callers: Arc<Callers>,
+    /// Also the request data the operations' bearer checker reads.
+    pub authenticator: Arc<Authenticator>,
     migrated: Arc<AtomicBool>,
 }
 
@@ -35,7 +35,11 @@ impl AppState {
         let ai = AiClient::new(settings.ai.clone())?;
         Ok(Self {
             ai: Arc::new(ai),
-            callers: Arc::new(Callers::new(settings.caller_cache)),
+            authenticator: Arc::new(Authenticator::new(
+                settings.secret_key.clone(),
+                settings.caller_cache,
+                db.clone(),
+            )),
             settings: Arc::new(settings),
             db,
             google: Arc::new(google),

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{strict_string::StrictString, timestamp::Timestamp};
 use crate::{
-    auth::{BearerAuth, INVALID_CREDENTIALS, google::GoogleError, jwt, user_for_token},
+    auth::{BearerAuth, INVALID_CREDENTIALS, google::GoogleError, jwt},
     error::{ApiError, ApiResult, NUL_REFUSED, ValidationDetail},
     service::users::{self, GoogleProfile},
     state::AppState,
@@ -169,7 +169,7 @@ impl AuthApi {
         };
         storable(&profile)?;
         let user = users::sign_in(&state.db, profile).await?;
-        state.callers.forget(user.id);
+        state.authenticator.forget(user.id);
         let (token, expires_in) = access_token(&state, user.id)?;
         Ok(Json(TokenResponse {
             refresh_token: Some(token.clone()),
@@ -187,7 +187,11 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<RefreshTokenRequest>,
     ) -> ApiResult<Json<RefreshTokenResponse>> {
-        let Ok(user) = user_for_token(&state, &body.0.refresh_token).await? else {
+        let Ok(user) = state
+            .authenticator
+            .user_for_token(&body.0.refresh_token)
+            .await?
+        else {
             return Err(ApiError::unauthorized(INVALID_CREDENTIALS, Some("Bearer")));
         };
         let (access_token, expires_in) = access_token(&state, user.id)?;
@@ -222,7 +226,7 @@ impl AuthApi {
             profile_picture_url.map(|url| url.0),
         )
         .await?;
-        state.callers.forget(user.id);
+        state.authenticator.forget(user.id);
         Ok(Json(user.into()))
     }
 

@@ -12,7 +12,10 @@ use super::{any_case_enum::AnyCaseEnum, strict_string::StrictString, timestamp::
 use crate::{
     auth::BearerAuth,
     error::ApiResult,
-    service::{households, invites, members},
+    service::{
+        access::{self, Membership, Owner, WhenMissing},
+        households, invites, members,
+    },
     state::AppState,
 };
 
@@ -150,6 +153,24 @@ enum NoContent {
     Done,
 }
 
+/// The caller's membership of the household a route names: not found when there is no
+/// such household, forbidden when it is not theirs.
+async fn member(state: &AppState, auth: &BearerAuth, household_id: Uuid) -> ApiResult<Membership> {
+    let household_id = household_id.into();
+    Ok(access::membership(
+        &state.db,
+        auth.caller(),
+        household_id,
+        WhenMissing::NotFound,
+    )
+    .await?)
+}
+
+/// The caller's ownership of the household a route names.
+async fn owner(state: &AppState, auth: &BearerAuth, household_id: Uuid) -> ApiResult<Owner> {
+    Ok(access::owner_of(&state.db, auth.caller(), household_id.into()).await?)
+}
+
 pub struct HouseholdsApi;
 
 #[OpenApi(tag = "Tag::Households")]
@@ -166,7 +187,7 @@ impl HouseholdsApi {
         auth: BearerAuth,
         body: Json<HouseholdCreate>,
     ) -> ApiResult<Created> {
-        let household = households::create(&state.db, auth.0.id, body.0.name.0).await?;
+        let household = households::create(&state.db, auth.caller(), body.0.name.0).await?;
         Ok(Created::Household(Json(HouseholdResponse::new(
             household, 1,
         ))))
@@ -183,7 +204,7 @@ impl HouseholdsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
     ) -> ApiResult<Json<Vec<HouseholdResponse>>> {
-        let households = households::mine(&state.db, auth.0.id).await?;
+        let households = households::mine(&state.db, auth.caller()).await?;
         Ok(Json(
             households
                 .into_iter()
@@ -205,7 +226,7 @@ impl HouseholdsApi {
         body: Json<JoinHouseholdRequest>,
     ) -> ApiResult<Json<HouseholdResponse>> {
         let joiner = households::Joiner {
-            id: auth.0.id,
+            caller: auth.caller(),
             email: &auth.0.email,
         };
         let (household, count) = households::join(&state.db, joiner, body.0.token.0).await?;
@@ -224,7 +245,8 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<HouseholdWithMembers>> {
-        let (household, members) = members::list(&state.db, household_id.0, auth.0.id).await?;
+        let member = member(&state, &auth, household_id.0).await?;
+        let (household, members) = members::list(&state.db, &member).await?;
         Ok(Json(HouseholdWithMembers {
             id: household.id,
             name: household.name,
@@ -247,8 +269,8 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         body: Json<HouseholdCreate>,
     ) -> ApiResult<Json<HouseholdResponse>> {
-        let (household, count) =
-            households::rename(&state.db, household_id.0, auth.0.id, body.0.name.0).await?;
+        let owner = owner(&state, &auth, household_id.0).await?;
+        let (household, count) = households::rename(&state.db, &owner, body.0.name.0).await?;
         Ok(Json(HouseholdResponse::new(household, count)))
     }
 
@@ -264,7 +286,8 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        households::delete(&state.db, household_id.0, auth.0.id).await?;
+        let owner = owner(&state, &auth, household_id.0).await?;
+        households::delete(&state.db, &owner).await?;
         Ok(NoContent::Done)
     }
 
@@ -280,7 +303,8 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<MemberWithUser>>> {
-        let (_, members) = members::list(&state.db, household_id.0, auth.0.id).await?;
+        let member = member(&state, &auth, household_id.0).await?;
+        let (_, members) = members::list(&state.db, &member).await?;
         Ok(Json(
             members.into_iter().map(MemberWithUser::from).collect(),
         ))
@@ -298,7 +322,8 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<InviteResponse>>> {
-        let invites = invites::pending(&state.db, household_id.0, auth.0.id).await?;
+        let member = member(&state, &auth, household_id.0).await?;
+        let invites = invites::pending(&state.db, &member).await?;
         Ok(Json(invites.into_iter().map(Into::into).collect()))
     }
 
@@ -315,8 +340,9 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         body: Json<InviteCreate>,
     ) -> ApiResult<Json<InviteResponse>> {
+        let owner = owner(&state, &auth, household_id.0).await?;
         let email = body.0.email.map(String::from);
-        let invite = invites::create(&state.db, household_id.0, auth.0.id, email).await?;
+        let invite = invites::create(&state.db, &owner, email).await?;
         Ok(Json(invite.into()))
     }
 
@@ -333,7 +359,8 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         _body: Json<CreatePublicInviteRequest>,
     ) -> ApiResult<Json<InviteResponse>> {
-        let invite = invites::create(&state.db, household_id.0, auth.0.id, None).await?;
+        let owner = owner(&state, &auth, household_id.0).await?;
+        let invite = invites::create(&state.db, &owner, None).await?;
         Ok(Json(invite.into()))
     }
 
@@ -350,7 +377,8 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         invite_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        invites::cancel(&state.db, household_id.0, auth.0.id, invite_id.0).await?;
+        let owner = owner(&state, &auth, household_id.0).await?;
+        invites::cancel(&state.db, &owner, invite_id.0.into()).await?;
         Ok(NoContent::Done)
     }
 
@@ -368,14 +396,9 @@ impl HouseholdsApi {
         member_id: Path<Uuid>,
         body: Json<MemberRoleUpdate>,
     ) -> ApiResult<Json<MemberWithUser>> {
-        let (member, user) = members::change_role(
-            &state.db,
-            household_id.0,
-            auth.0.id,
-            member_id.0,
-            body.0.role.0,
-        )
-        .await?;
+        let owner = owner(&state, &auth, household_id.0).await?;
+        let (member, user) =
+            members::change_role(&state.db, &owner, member_id.0.into(), body.0.role.0).await?;
         Ok(Json(MemberWithUser::from((member, user))))
     }
 
@@ -392,7 +415,8 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         member_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        members::remove(&state.db, household_id.0, auth.0.id, member_id.0).await?;
+        let owner = owner(&state, &auth, household_id.0).await?;
+        members::remove(&state.db, &owner, member_id.0.into()).await?;
         Ok(NoContent::Done)
     }
 
@@ -408,7 +432,7 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        members::leave(&state.db, household_id.0, auth.0.id).await?;
+        members::leave(&state.db, auth.caller(), household_id.0.into()).await?;
         Ok(NoContent::Done)
     }
 }

@@ -23,9 +23,10 @@ use super::{
 };
 use crate::{
     auth::BearerAuth,
+    domain::ids::TodoId,
     error::ApiResult,
     service::{
-        access::Caller,
+        access::{WhenMissing, membership},
         page::Page,
         people::People,
         todos::{self, NewTodo, TodoChanges, TodoFilter},
@@ -192,16 +193,16 @@ enum NoContent {
 
 impl TodoCreate {
     /// The todo to create, as `id`; a new todo is pending.
-    pub(super) fn into_new(self, id: Uuid) -> NewTodo {
+    pub(super) fn into_new(self, id: TodoId) -> NewTodo {
         NewTodo {
             id,
-            household_id: self.household_id,
+            household_id: self.household_id.into(),
             title: self.title.0,
             description: self.description.map(String::from),
             status: TodoStatus::Pending,
             priority: self.priority.0,
             due_date: self.due_date.map(|t| t.0),
-            assigned_to_id: self.assigned_to_id,
+            assigned_to_id: self.assigned_to_id.map(Into::into),
             recurring_pattern: self.recurring_pattern.map(String::from),
             recurring_until: self.recurring_until.map(|t| t.0),
         }
@@ -216,7 +217,7 @@ impl From<TodoUpdate> for TodoChanges {
             status: update.status.0.map(|s| s.0),
             priority: update.priority.0.map(|p| p.0),
             due_date: patch(update.due_date, |t| t.0),
-            assigned_to_id: patch(update.assigned_to_id, |id| id),
+            assigned_to_id: patch(update.assigned_to_id, Into::into),
             recurring_pattern: patch(update.recurring_pattern, String::from),
             recurring_until: patch(update.recurring_until, |t| t.0),
         }
@@ -235,8 +236,8 @@ impl TodosApi {
         auth: BearerAuth,
         body: Json<TodoCreate>,
     ) -> ApiResult<Created> {
-        let new = body.0.into_new(Uuid::new_v4());
-        let saved = todos::create(&state.db, Caller::user(auth.0.id), new).await?;
+        let new = body.0.into_new(Uuid::new_v4().into());
+        let saved = todos::create(&state.db, auth.caller(), new).await?;
         Ok(Created::Todo(Json(saved.into())))
     }
 
@@ -275,7 +276,7 @@ impl TodosApi {
                 limit: limit.0,
             },
         };
-        let todos = todos::list(&state.db, auth.0.id, household_id.0, filter).await?;
+        let todos = todos::list(&state.db, auth.caller(), household_id.0.into(), filter).await?;
         Ok(JsonRows::new(todos.into_iter().map(TodoResponse::from)))
     }
 
@@ -291,7 +292,7 @@ impl TodosApi {
         auth: BearerAuth,
         todo_id: Path<Uuid>,
     ) -> ApiResult<Json<TodoWithDetails>> {
-        let todo = todos::get(&state.db, Caller::user(auth.0.id), todo_id.0).await?;
+        let todo = todos::get(&state.db, auth.caller(), todo_id.0.into()).await?;
         let (creator, assignee) = (Some(todo.created_by), todo.assigned_to_id);
         let people = People::load(&state.db, creator.into_iter().chain(assignee)).await?;
         Ok(Json(TodoWithDetails {
@@ -316,8 +317,8 @@ impl TodosApi {
         todo_id: Path<Uuid>,
         body: Json<TodoUpdate>,
     ) -> ApiResult<Json<TodoResponse>> {
-        let caller = Caller::user(auth.0.id);
-        let saved = todos::update(&state.db, caller, todo_id.0, body.0.into()).await?;
+        let saved =
+            todos::update(&state.db, auth.caller(), todo_id.0.into(), body.0.into()).await?;
         Ok(Json(saved.into()))
     }
 
@@ -338,8 +339,7 @@ impl TodosApi {
             status: Some(body.0.status.0),
             ..TodoChanges::default()
         };
-        let caller = Caller::user(auth.0.id);
-        let saved = todos::update(&state.db, caller, todo_id.0, changes).await?;
+        let saved = todos::update(&state.db, auth.caller(), todo_id.0.into(), changes).await?;
         Ok(Json(saved.into()))
     }
 
@@ -355,7 +355,7 @@ impl TodosApi {
         auth: BearerAuth,
         todo_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        todos::delete(&state.db, Caller::user(auth.0.id), todo_id.0).await?;
+        todos::delete(&state.db, auth.caller(), todo_id.0.into()).await?;
         Ok(NoContent::Done)
     }
 
@@ -371,7 +371,14 @@ impl TodosApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<TodoStats>> {
-        let stats = todos::stats(&state.db, auth.0.id, household_id.0).await?;
+        let member = membership(
+            &state.db,
+            auth.caller(),
+            household_id.0.into(),
+            WhenMissing::Forbidden,
+        )
+        .await?;
+        let stats = todos::stats(&state.db, &member).await?;
         Ok(Json(TodoStats {
             pending: stats.pending,
             in_progress: stats.in_progress,

@@ -5,11 +5,17 @@ pub mod callers;
 pub mod google;
 pub mod jwt;
 
+use std::{sync::Arc, time::Duration};
+
 use crate::{
+    db::Db,
     error::ApiError,
-    service::users::{self, TokenUser},
-    state::AppState,
+    service::{
+        access::Caller,
+        users::{self, TokenUser},
+    },
 };
+use callers::Callers;
 use entities::user;
 use poem::{
     Request,
@@ -32,6 +38,13 @@ pub const INVALID_CREDENTIALS: &str = "Could not validate credentials";
 )]
 pub struct BearerAuth(pub user::Model);
 
+impl BearerAuth {
+    /// The signed-in user, as the service layer knows who asks.
+    pub fn caller(&self) -> Caller {
+        Caller::user(self.0.id.into())
+    }
+}
+
 /// Why a token does not sign anyone in.
 pub enum TokenRefused {
     /// Not one of ours, expired, or its user is gone.
@@ -39,28 +52,53 @@ pub enum TokenRefused {
     Inactive,
 }
 
-/// The active user a token names, or why there is none.
-pub async fn user_for_token(
-    state: &AppState,
-    token: &str,
-) -> Result<Result<user::Model, TokenRefused>, ApiError> {
-    let Ok(user_id) = jwt::verify(token, &state.settings.secret_key)
-        .inspect_err(|err| tracing::info!(reason = %err, "bearer token refused"))
-    else {
-        return Ok(Err(TokenRefused::Invalid));
-    };
-    if let Some(user) = state.callers.get(user_id) {
-        return Ok(Ok(user));
-    }
-    let ticket = state.callers.ticket();
-    Ok(match users::for_token(&state.db, user_id).await? {
-        TokenUser::Active(user) => {
-            state.callers.keep(ticket, &user);
-            Ok(user)
+/// Who a bearer token signs in: the key tokens are signed with, the callers seen a moment
+/// ago, and the database for the rest. Made once, shared by the operations' checker and
+/// the layers in front of them.
+pub struct Authenticator {
+    secret_key: String,
+    callers: Callers,
+    db: Db,
+}
+
+impl Authenticator {
+    /// `caller_cache`: how long a caller's row is kept (`CALLER_CACHE_SECONDS`).
+    pub fn new(secret_key: String, caller_cache: Duration, db: Db) -> Self {
+        Self {
+            secret_key,
+            callers: Callers::new(caller_cache),
+            db,
         }
-        TokenUser::Inactive => Err(TokenRefused::Inactive),
-        TokenUser::Unknown => Err(TokenRefused::Invalid),
-    })
+    }
+
+    /// The active user a token names, or why there is none.
+    pub async fn user_for_token(
+        &self,
+        token: &str,
+    ) -> Result<Result<user::Model, TokenRefused>, ApiError> {
+        let Ok(user_id) = jwt::verify(token, &self.secret_key)
+            .inspect_err(|err| tracing::info!(reason = %err, "bearer token refused"))
+        else {
+            return Ok(Err(TokenRefused::Invalid));
+        };
+        if let Some(user) = self.callers.get(user_id) {
+            return Ok(Ok(user));
+        }
+        let ticket = self.callers.ticket();
+        Ok(match users::for_token(&self.db, user_id).await? {
+            TokenUser::Active(user) => {
+                self.callers.keep(ticket, &user);
+                Ok(user)
+            }
+            TokenUser::Inactive => Err(TokenRefused::Inactive),
+            TokenUser::Unknown => Err(TokenRefused::Invalid),
+        })
+    }
+
+    /// Drops what is kept of `user_id`, whose row just changed: their next request reads it.
+    pub fn forget(&self, user_id: Uuid) {
+        self.callers.forget(user_id);
+    }
 }
 
 /// A request's bearer token and the active user it names, found by a layer in front of
@@ -75,7 +113,10 @@ struct SignedIn {
 /// The active user `req`'s bearer token names, remembered on the request for its
 /// operation; none without a token that signs anyone in (the operation then answers 401,
 /// or 400 for an inactive user, as it would anyway).
-pub async fn signed_in(state: &AppState, req: &mut Request) -> Result<Option<Uuid>, ApiError> {
+pub async fn signed_in(
+    authenticator: &Authenticator,
+    req: &mut Request,
+) -> Result<Option<Uuid>, ApiError> {
     let Some(bearer) = req
         .headers()
         .typed_get::<headers::Authorization<headers::authorization::Bearer>>()
@@ -83,7 +124,7 @@ pub async fn signed_in(state: &AppState, req: &mut Request) -> Result<Option<Uui
         return Ok(None);
     };
     let token = bearer.token().to_owned();
-    Ok(match user_for_token(state, &token).await? {
+    Ok(match authenticator.user_for_token(&token).await? {
         Ok(user) => {
             let id = user.id;
             req.extensions_mut().insert(SignedIn { token, user });
@@ -99,14 +140,14 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<user::Model
     {
         return Ok(signed_in.user.clone());
     }
-    let state = req.data::<AppState>().ok_or_else(|| {
+    let authenticator = req.data::<Arc<Authenticator>>().ok_or_else(|| {
         poem::Error::from_string(
-            "application state missing",
+            "authenticator missing",
             poem::http::StatusCode::INTERNAL_SERVER_ERROR,
         )
     })?;
     // An inactive user is 400, as the old backend answered.
-    match user_for_token(state, &bearer.token).await? {
+    match authenticator.user_for_token(&bearer.token).await? {
         Ok(user) => Ok(user),
         Err(TokenRefused::Invalid) => {
             Err(ApiError::unauthorized(INVALID_CREDENTIALS, Some("Bearer")).into())

@@ -207,7 +207,7 @@ pub async fn layer<E: Endpoint>(
         )
     })?;
     let db = state.db.clone();
-    let user_id = match auth::signed_in(&state, &mut req).await {
+    let user_id = match auth::signed_in(&state.authenticator, &mut req).await {
         Err(err) => return Ok(err.into_response()),
         Ok(Some(user_id)) => user_id,
         // The operation answers 401 (or 400 for an inactive user) before it does anything.

@@ -1,54 +1,89 @@
-//! Who may touch a household's data: the one place membership and ownership are checked,
-//! used by every household-scoped operation. The caller's membership and the household
-//! come back from one query, and a row is read together with the caller's membership of
-//! its household.
+//! Who may touch a household's data: the one place membership and ownership are checked.
+//! A check that passes answers a proof, `Membership` (or `Owner`), that nothing else can
+//! make: a function acting in a household on its own reads takes one, so no call order can
+//! skip the check. A write or read that is one statement checks the caller's membership in
+//! that statement instead (its conditions come from here too), so it takes the `Caller`.
+
+use std::ops::Deref;
 
 use entities::{enums::MemberRole, household, household_member};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PrimaryKeyTrait, QueryFilter, QuerySelect,
-    RelationDef,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType,
+    PrimaryKeyTrait, QueryFilter, QuerySelect, RelationDef, Statement,
     sea_query::{Expr, ExprTrait, IntoCondition, Query},
 };
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult};
-use crate::db::Db;
+use crate::{
+    db::{Db, IDENTITY_COLUMNS, Identity, Txn, bulk::Params},
+    domain::ids::{HouseholdId, UserId},
+};
 
 pub const NOT_A_MEMBER: &str = "You are not a member of this household";
 pub const OWNERS_ONLY: &str = "Only household owners can perform this action";
 pub const NOT_ASSIGNABLE: &str = "Assigned user is not a member of this household";
 
-/// Who asks for a change.
+/// Who asks: the signed-in user.
 #[derive(Clone, Copy, Debug)]
 pub struct Caller {
-    pub user_id: Uuid,
+    user_id: UserId,
 }
 
 impl Caller {
-    /// A user acting in any household they are a member of.
-    pub fn user(user_id: Uuid) -> Self {
+    /// The user a request's credentials name (the API makes one per signed-in request).
+    pub fn user(user_id: UserId) -> Self {
         Self { user_id }
+    }
+
+    pub fn user_id(self) -> UserId {
+        self.user_id
+    }
+
+    /// The bare UUID, for a query.
+    fn uuid(self) -> Uuid {
+        self.user_id.uuid()
     }
 }
 
-/// The caller's membership of a household, with the household.
+/// Proof that the caller is a member of a household: made only by the checks here.
+#[derive(Debug)]
 pub struct Membership {
-    pub household: household::Model,
-    pub member: household_member::Model,
+    household: household::Model,
+    member: household_member::Model,
 }
 
 impl Membership {
+    pub fn household(&self) -> &household::Model {
+        &self.household
+    }
+
+    pub fn household_id(&self) -> HouseholdId {
+        self.household.id.into()
+    }
+
+    pub fn user_id(&self) -> UserId {
+        self.member.user_id.into()
+    }
+
+    pub fn caller(&self) -> Caller {
+        Caller::user(self.user_id())
+    }
+
     pub fn is_owner(&self) -> bool {
         self.member.role == MemberRole::Owner
     }
+}
 
-    /// Refused unless the caller owns the household.
-    pub fn require_owner(self) -> ServiceResult<Self> {
-        if self.is_owner() {
-            Ok(self)
-        } else {
-            Err(ServiceError::Forbidden(OWNERS_ONLY.into()))
-        }
+/// Proof that the caller owns a household: made only by [`owner_of`].
+#[derive(Debug)]
+pub struct Owner(Membership);
+
+impl Deref for Owner {
+    type Target = Membership;
+
+    fn deref(&self) -> &Membership {
+        &self.0
     }
 }
 
@@ -64,15 +99,16 @@ pub enum WhenMissing {
 /// The caller's membership of `household_id`: forbidden when they are not a member.
 pub async fn membership(
     db: &Db,
-    household_id: Uuid,
-    user_id: Uuid,
+    caller: Caller,
+    household_id: HouseholdId,
     when_missing: WhenMissing,
 ) -> ServiceResult<Membership> {
+    let (household, user) = (household_id.uuid(), caller.uuid());
     let found = db
         .read(|conn| async move {
             household_member::Entity::find()
-                .filter(household_member::Column::HouseholdId.eq(household_id))
-                .filter(household_member::Column::UserId.eq(user_id))
+                .filter(household_member::Column::HouseholdId.eq(household))
+                .filter(household_member::Column::UserId.eq(user))
                 .find_also_related(household::Entity)
                 .one(&conn)
                 .await
@@ -82,10 +118,10 @@ pub async fn membership(
         (Some((member, Some(household))), _) => Ok(Membership { household, member }),
         (_, WhenMissing::Forbidden) => Err(ServiceError::Forbidden(NOT_A_MEMBER.into())),
         (_, WhenMissing::NotFound) => {
-            let exists =
-                db.read(|conn| async move {
-                    household::Entity::find_by_id(household_id).one(&conn).await
-                })
+            let exists = db
+                .read(
+                    |conn| async move { household::Entity::find_by_id(household).one(&conn).await },
+                )
                 .await?
                 .is_some();
             Err(if exists {
@@ -97,61 +133,126 @@ pub async fn membership(
     }
 }
 
-/// The membership of `household_id`'s owner `user_id`: not found without the household,
-/// forbidden for anyone else.
-pub async fn owner_of(db: &Db, household_id: Uuid, user_id: Uuid) -> ServiceResult<Membership> {
-    membership(db, household_id, user_id, WhenMissing::NotFound)
-        .await?
-        .require_owner()
-}
-
-async fn is_member<C: ConnectionTrait>(
-    conn: &C,
-    household_id: Uuid,
-    user_id: Uuid,
-) -> ServiceResult<bool> {
-    Ok(household_member::Entity::find()
-        .filter(household_member::Column::HouseholdId.eq(household_id))
-        .filter(household_member::Column::UserId.eq(user_id))
-        .one(conn)
-        .await?
-        .is_some())
-}
-
-/// Forbidden unless the caller may add rows to `household_id`.
-pub async fn require_member<C: ConnectionTrait>(
-    conn: &C,
-    caller: Caller,
-    household_id: Uuid,
-) -> ServiceResult<()> {
-    if !is_member(conn, household_id, caller.user_id).await? {
-        return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
+/// The caller's ownership of `household_id`: not found without the household, forbidden
+/// for anyone but an owner.
+pub async fn owner_of(db: &Db, caller: Caller, household_id: HouseholdId) -> ServiceResult<Owner> {
+    let membership = membership(db, caller, household_id, WhenMissing::NotFound).await?;
+    if membership.is_owner() {
+        Ok(Owner(membership))
+    } else {
+        Err(ServiceError::Forbidden(OWNERS_ONLY.into()))
     }
-    Ok(())
 }
 
-/// A condition for a query of `household_id`'s rows: only while `user_id` is one of its
+/// Within `txn`, the caller's membership of `household_id` and all its members in the
+/// order they joined (whom an equal split divides among), each membership held against
+/// leaving until `txn` ends; on PostgreSQL the statement also reads the transaction's
+/// identity, for its `COMMIT`. Forbidden when the caller is not a member.
+pub async fn members_held(
+    txn: &Txn,
+    caller: Caller,
+    household_id: HouseholdId,
+) -> ServiceResult<(Membership, Vec<UserId>)> {
+    let backend = txn.get_database_backend();
+    let mut params = Params::new(backend);
+    let household = params.bind(household_id.uuid());
+    let (identity, hold) = match backend {
+        DbBackend::Postgres => (format!(", {IDENTITY_COLUMNS}"), "FOR KEY SHARE OF m"),
+        _ => (String::new(), ""),
+    };
+    let sql = format!(
+        "SELECT m.\"id\" AS m_id, m.\"user_id\" AS m_user_id, m.\"household_id\" AS m_household_id, \
+                CAST(m.\"role\" AS TEXT) AS m_role, m.\"joined_at\" AS m_joined_at, \
+                h.\"id\" AS h_id, h.\"name\" AS h_name, h.\"created_by\" AS h_created_by, \
+                h.\"created_at\" AS h_created_at{identity} \
+         FROM \"household_members\" m JOIN \"households\" h ON h.\"id\" = m.\"household_id\" \
+         WHERE m.\"household_id\" = {household} ORDER BY m.\"joined_at\", m.\"id\" {hold}"
+    );
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, params.values))
+        .await?;
+    if backend == DbBackend::Postgres
+        && let Some(row) = rows.first()
+    {
+        txn.remember_identity(Identity {
+            xid: row.try_get("", "xid")?,
+            pid: row.try_get("", "pid")?,
+        });
+    }
+    let mut mine = None;
+    let mut members = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let member = household_member::Model::from_query_result(row, "m_")?;
+        members.push(UserId::from(member.user_id));
+        if member.user_id == caller.uuid() {
+            mine = Some((member, household::Model::from_query_result(row, "h_")?));
+        }
+    }
+    let (member, household) = mine.ok_or(ServiceError::Forbidden(NOT_A_MEMBER.into()))?;
+    Ok((Membership { household, member }, members))
+}
+
+/// `user_id` is a member of the household `household` (an SQL expression: a parameter,
+/// or a column of the row a statement writes), as a condition of that statement.
+pub fn member_sql(params: &mut Params, household: &str, user_id: UserId) -> String {
+    let user = params.bind(user_id.uuid());
+    format!(
+        "EXISTS (SELECT 1 FROM \"household_members\" m \
+         WHERE m.\"household_id\" = {household} AND m.\"user_id\" = {user})"
+    )
+}
+
+/// `user_id` is a member of the household of the list `list` (an SQL expression), as a
+/// condition of a statement.
+pub fn member_of_list_sql(params: &mut Params, list: &str, user_id: UserId) -> String {
+    let user = params.bind(user_id.uuid());
+    format!(
+        "EXISTS (SELECT 1 FROM \"shopping_lists\" l \
+         JOIN \"household_members\" m ON m.\"household_id\" = l.\"household_id\" \
+         WHERE l.\"id\" = {list} AND m.\"user_id\" = {user})"
+    )
+}
+
+/// Within `txn`, forbidden unless the caller is a member of `household_id`.
+pub async fn require_member(
+    txn: &Txn,
+    caller: Caller,
+    household_id: HouseholdId,
+) -> ServiceResult<()> {
+    let member = household_member::Entity::find()
+        .filter(household_member::Column::HouseholdId.eq(household_id.uuid()))
+        .filter(household_member::Column::UserId.eq(caller.uuid()))
+        .one(txn)
+        .await?;
+    match member {
+        Some(_) => Ok(()),
+        None => Err(ServiceError::Forbidden(NOT_A_MEMBER.into())),
+    }
+}
+
+/// A condition for a query of `household_id`'s rows: only while the caller is one of its
 /// members. A list filtered this way needs no membership query of its own when it finds
 /// rows; when it finds none, [`membership`] tells "there are none" from "not yours".
-pub fn while_member(household_id: Uuid, user_id: Uuid) -> Expr {
+pub fn while_member(caller: Caller, household_id: HouseholdId) -> Expr {
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))
             .from(household_member::Entity)
-            .and_where(household_member::Column::HouseholdId.eq(household_id))
-            .and_where(household_member::Column::UserId.eq(user_id))
+            .and_where(household_member::Column::HouseholdId.eq(household_id.uuid()))
+            .and_where(household_member::Column::UserId.eq(caller.uuid()))
             .to_owned(),
     )
 }
 
 /// A condition for a query of the rows under row `id` of a household-scoped table (a
-/// list's items): only while the caller is a member of that row's household. Such a query needs no access check of its own when it finds
-/// rows; when it finds none, [`scoped_read`] tells "there are none" from "not yours".
+/// list's items): only while the caller is a member of that row's household. Such a query
+/// needs no access check of its own when it finds rows; when it finds none,
+/// [`scoped_read`] tells "there are none" from "not yours".
 pub fn while_member_of_row<C: ColumnTrait + Copy>(
+    caller: Caller,
     id_column: C,
     id: Uuid,
     household_column: C,
-    caller: Caller,
 ) -> Expr {
     let table = id_column.entity_name();
     let mut query = Query::select();
@@ -167,7 +268,7 @@ pub fn while_member_of_row<C: ColumnTrait + Copy>(
             .equals((table, household_column)),
         )
         .and_where(id_column.eq(id))
-        .and_where(household_member::Column::UserId.eq(caller.user_id));
+        .and_where(household_member::Column::UserId.eq(caller.uuid()));
     Expr::exists(query.to_owned())
 }
 
@@ -188,7 +289,7 @@ where
     C: ConnectionTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
-    let user_id = caller.user_id;
+    let user_id = caller.uuid();
     let callers_membership: RelationDef = E::belongs_to(household_member::Entity)
         .from(household_column)
         .to(household_member::Column::HouseholdId)

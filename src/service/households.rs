@@ -17,23 +17,27 @@ use uuid::Uuid;
 
 use super::{
     ServiceError, ServiceResult,
-    access::owner_of,
+    access::{Caller, Owner},
     locks::{hold_household, hold_household_whole, hold_user},
     sync::{RowKind, deletions},
 };
-use crate::db::{Db, Txn, bulk::Params};
+use crate::{
+    db::{Db, Txn, bulk::Params},
+    domain::ids::{HouseholdId, UserId},
+};
 
 pub const ALREADY_IN_A_HOUSEHOLD: &str =
     "You are already in a household. Please leave your current household first.";
 
-/// The caller, by id and by the email an invite may be addressed to.
+/// The caller, and the email an invite may be addressed to.
 pub struct Joiner<'a> {
-    pub id: Uuid,
+    pub caller: Caller,
     pub email: &'a str,
 }
 
-/// A new household named `name`, with `creator` as its owner.
-pub async fn create(db: &Db, creator: Uuid, name: String) -> ServiceResult<household::Model> {
+/// A new household named `name`, with the caller as its owner.
+pub async fn create(db: &Db, caller: Caller, name: String) -> ServiceResult<household::Model> {
+    let creator = caller.user_id();
     db.write(|txn| {
         Box::pin(async move {
             hold_user(txn, creator).await?;
@@ -42,12 +46,12 @@ pub async fn create(db: &Db, creator: Uuid, name: String) -> ServiceResult<house
             let household = household::ActiveModel {
                 id: Set(Uuid::new_v4()),
                 name: Set(name),
-                created_by: Set(creator),
+                created_by: Set(creator.uuid()),
                 created_at: Set(now),
             }
             .insert(txn)
             .await?;
-            add_member(txn, household.id, creator, MemberRole::Owner).await?;
+            add_member(txn, household.id.into(), creator, MemberRole::Owner).await?;
             Ok(household)
         })
     })
@@ -68,7 +72,7 @@ pub async fn join(
     joiner: Joiner<'_>,
     token: String,
 ) -> ServiceResult<(household::Model, u64)> {
-    let (me, email) = (joiner.id, joiner.email.to_owned());
+    let (me, email) = (joiner.caller.user_id(), joiner.email.to_owned());
     let joined = db
         .write(|txn| {
             Box::pin(async move {
@@ -109,9 +113,10 @@ pub async fn join(
                 if claimed.rows_affected != 1 {
                     return Err(ServiceError::Refused("Invite has already been used".into()));
                 }
-                let household = hold_household(txn, invite.household_id).await?;
-                add_member(txn, household.id, me, MemberRole::Member).await?;
-                let count = member_count(txn, household.id).await?;
+                let household_id = HouseholdId::from(invite.household_id);
+                let household = hold_household(txn, household_id).await?;
+                add_member(txn, household_id, me, MemberRole::Member).await?;
+                let count = member_count(txn, household_id).await?;
                 Ok(Joined::Member(household, count))
             })
         })
@@ -122,8 +127,9 @@ pub async fn join(
     }
 }
 
-/// The households `user_id` is in, oldest first, with their member counts.
-pub async fn mine(db: &Db, user_id: Uuid) -> ServiceResult<Vec<(household::Model, u64)>> {
+/// The households the caller is in, oldest first, with their member counts.
+pub async fn mine(db: &Db, caller: Caller) -> ServiceResult<Vec<(household::Model, u64)>> {
+    let user_id = caller.user_id().uuid();
     let households = db
         .read(|conn| async move {
             household::Entity::find()
@@ -162,14 +168,13 @@ pub async fn mine(db: &Db, user_id: Uuid) -> ServiceResult<Vec<(household::Model
         .collect())
 }
 
-/// `owner` renames `household_id`; answers it and its member count.
+/// The owner renames their household; answers it and its member count.
 pub async fn rename(
     db: &Db,
-    household_id: Uuid,
-    owner: Uuid,
+    owner: &Owner,
     name: String,
 ) -> ServiceResult<(household::Model, u64)> {
-    let household_id = owner_of(db, household_id, owner).await?.household.id;
+    let household_id = owner.household_id();
     db.write(|txn| {
         Box::pin(async move {
             let mut household = hold_household(txn, household_id).await?.into_active_model();
@@ -182,21 +187,23 @@ pub async fn rename(
     .await
 }
 
-/// `owner` deletes `household_id` and everything in it.
-pub async fn delete(db: &Db, household_id: Uuid, owner: Uuid) -> ServiceResult<()> {
-    let household_id = owner_of(db, household_id, owner).await?.household.id;
-    db.write(|txn| Box::pin(delete_in(txn, household_id))).await
+/// The owner deletes their household and everything in it.
+pub async fn delete(db: &Db, owner: &Owner) -> ServiceResult<()> {
+    let household_id = owner.household_id();
+    db.write(|txn| Box::pin(remove_household(txn, household_id)))
+        .await
 }
 
-/// Deletes a household and everything in it, within `txn`. Todos, shopping lists and
-/// categories go by their `ON DELETE CASCADE`; the old schema has none for expenses,
-/// invites and members.
-pub(super) async fn delete_in(txn: &Txn, household_id: Uuid) -> ServiceResult<()> {
+/// Deletes a household and everything in it, within `txn` (its owner deleting it, its last
+/// member leaving). Todos, shopping lists and categories go by their `ON DELETE CASCADE`;
+/// the old schema has none for expenses, invites and members.
+pub(super) async fn remove_household(txn: &Txn, household_id: HouseholdId) -> ServiceResult<()> {
     // Held first: a request adding an invite, member or expense to it waits until this
     // commits and is then refused for the household being gone, rather than slipping a row
     // in between these deletes and failing the last one.
     hold_household_whole(txn, household_id).await?;
     record_deletions_of(txn, household_id).await?;
+    let household_id = household_id.uuid();
     expense::Entity::delete_many()
         .filter(expense::Column::HouseholdId.eq(household_id))
         .exec(txn)
@@ -217,7 +224,7 @@ pub(super) async fn delete_in(txn: &Txn, household_id: Uuid) -> ServiceResult<()
 
 /// Records every synced row of `household_id` as deleted, for the phones of members who
 /// have not synced since: one statement per kind.
-async fn record_deletions_of(txn: &Txn, household_id: Uuid) -> ServiceResult<()> {
+async fn record_deletions_of(txn: &Txn, household_id: HouseholdId) -> ServiceResult<()> {
     let backend = txn.get_database_backend();
     let now = Utc::now().naive_utc();
     for (kind, rows) in [
@@ -240,7 +247,7 @@ async fn record_deletions_of(txn: &Txn, household_id: Uuid) -> ServiceResult<()>
         ),
     ] {
         let mut params = Params::new(backend);
-        let household = params.bind(household_id);
+        let household = params.bind(household_id.uuid());
         let sql = deletions::record_sql(&mut params, kind, &rows.replace("{h}", &household), now);
         txn.execute_raw(Statement::from_sql_and_values(backend, sql, params.values))
             .await?;
@@ -248,16 +255,16 @@ async fn record_deletions_of(txn: &Txn, household_id: Uuid) -> ServiceResult<()>
     Ok(())
 }
 
-pub(super) async fn member_count(txn: &Txn, household_id: Uuid) -> ServiceResult<u64> {
+pub(super) async fn member_count(txn: &Txn, household_id: HouseholdId) -> ServiceResult<u64> {
     Ok(household_member::Entity::find()
-        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .filter(household_member::Column::HouseholdId.eq(household_id.uuid()))
         .count(txn)
         .await?)
 }
 
-async fn require_no_household(txn: &Txn, user_id: Uuid) -> ServiceResult<()> {
+async fn require_no_household(txn: &Txn, user_id: UserId) -> ServiceResult<()> {
     let existing = household_member::Entity::find()
-        .filter(household_member::Column::UserId.eq(user_id))
+        .filter(household_member::Column::UserId.eq(user_id.uuid()))
         .one(txn)
         .await?;
     match existing {
@@ -268,14 +275,14 @@ async fn require_no_household(txn: &Txn, user_id: Uuid) -> ServiceResult<()> {
 
 async fn add_member(
     txn: &Txn,
-    household_id: Uuid,
-    user_id: Uuid,
+    household_id: HouseholdId,
+    user_id: UserId,
     role: MemberRole,
 ) -> ServiceResult<()> {
     household_member::ActiveModel {
         id: Set(Uuid::new_v4()),
-        user_id: Set(user_id),
-        household_id: Set(household_id),
+        user_id: Set(user_id.uuid()),
+        household_id: Set(household_id.uuid()),
         role: Set(role),
         joined_at: Set(Utc::now().naive_utc()),
     }
@@ -310,7 +317,7 @@ mod tests {
         );
         let token = invite(&db, other.id, max, None, Duration::days(1)).await;
         let joiner = Joiner {
-            id: olive,
+            caller: olive,
             email: "olive@example.com",
         };
         assert_eq!(
@@ -337,7 +344,7 @@ mod tests {
         )
         .await;
         let to_ann = Joiner {
-            id: ann,
+            caller: ann,
             email: "ann@example.com",
         };
         assert_eq!(
@@ -347,7 +354,7 @@ mod tests {
         let (joined, count) = join(
             &db,
             Joiner {
-                id: max,
+                caller: max,
                 email: "max@example.com",
             },
             token.clone(),
@@ -356,7 +363,7 @@ mod tests {
         .expect("join");
         assert_eq!((joined.id, count), (flat.id, 2));
         let again = Joiner {
-            id: ann,
+            caller: ann,
             email: "max@example.com",
         };
         assert_eq!(
@@ -372,7 +379,7 @@ mod tests {
         let flat = create(&db, olive, "Flat".into()).await.expect("create");
         let token = invite(&db, flat.id, olive, None, Duration::seconds(-1)).await;
         let joiner = Joiner {
-            id: max,
+            caller: max,
             email: "max@example.com",
         };
         assert_eq!(

@@ -13,28 +13,28 @@ use uuid::Uuid;
 
 use super::{
     ServiceError, ServiceResult,
-    access::{WhenMissing, membership, owner_of},
+    access::{Membership, Owner},
     locks::hold_household,
 };
-use crate::db::{Db, Txn};
+use crate::{
+    db::{Db, Txn},
+    domain::ids::{HouseholdId, InviteId},
+};
 
 /// How long an invite stays valid.
 const VALID_FOR_DAYS: i64 = 7;
 
-/// The pending, unexpired invites of `household_id`, for a member of it.
+/// The pending, unexpired invites of the member's household.
 pub async fn pending(
     db: &Db,
-    household_id: Uuid,
-    user_id: Uuid,
+    membership: &Membership,
 ) -> ServiceResult<Vec<household_invite::Model>> {
-    let household = membership(db, household_id, user_id, WhenMissing::NotFound)
-        .await?
-        .household;
+    let household_id = membership.household_id().uuid();
     let now = Utc::now().naive_utc();
     Ok(db
         .read(|conn| async move {
             household_invite::Entity::find()
-                .filter(household_invite::Column::HouseholdId.eq(household.id))
+                .filter(household_invite::Column::HouseholdId.eq(household_id))
                 .filter(household_invite::Column::Status.eq(InviteStatus::Pending))
                 .filter(household_invite::Column::ExpiresAt.gt(now))
                 .order_by_asc(household_invite::Column::CreatedAt)
@@ -44,26 +44,25 @@ pub async fn pending(
         .await?)
 }
 
-/// A new invite to `household_id` by its owner `owner`: for `email` only, or for anyone
-/// holding the token when there is none. Refused when that email is already a member's or
-/// has a pending invite.
+/// A new invite to the owner's household: for `email` only, or for anyone holding the
+/// token when there is none. Refused when that email is already a member's or has a
+/// pending invite.
 pub async fn create(
     db: &Db,
-    household_id: Uuid,
-    owner: Uuid,
+    owner: &Owner,
     email: Option<String>,
 ) -> ServiceResult<household_invite::Model> {
-    let household_id = owner_of(db, household_id, owner).await?.household.id;
+    let household_id = owner.household_id();
     let now = Utc::now().naive_utc();
     let invitee = email.clone();
     let invite = household_invite::ActiveModel {
         id: Set(Uuid::new_v4()),
-        household_id: Set(household_id),
+        household_id: Set(household_id.uuid()),
         email: Set(email),
         token: Set(token()?),
         status: Set(InviteStatus::Pending),
         expires_at: Set(now + Duration::days(VALID_FOR_DAYS)),
-        created_by: Set(owner),
+        created_by: Set(owner.user_id().uuid()),
         created_at: Set(now),
     };
     db.write(|txn| {
@@ -79,17 +78,12 @@ pub async fn create(
     .await
 }
 
-/// `owner` cancels the pending invite `invite_id` of `household_id`.
-pub async fn cancel(
-    db: &Db,
-    household_id: Uuid,
-    owner: Uuid,
-    invite_id: Uuid,
-) -> ServiceResult<()> {
-    let household_id = owner_of(db, household_id, owner).await?.household.id;
+/// The owner cancels the pending invite `invite_id` of their household.
+pub async fn cancel(db: &Db, owner: &Owner, invite_id: InviteId) -> ServiceResult<()> {
+    let household_id = owner.household_id().uuid();
     db.write(|txn| {
         Box::pin(async move {
-            let invite = household_invite::Entity::find_by_id(invite_id)
+            let invite = household_invite::Entity::find_by_id(invite_id.uuid())
                 .filter(household_invite::Column::HouseholdId.eq(household_id))
                 .one(txn)
                 .await?
@@ -108,8 +102,12 @@ pub async fn cancel(
     .await
 }
 
-async fn require_new_invitee(txn: &Txn, household_id: Uuid, email: String) -> ServiceResult<()> {
-    let now = Utc::now().naive_utc();
+async fn require_new_invitee(
+    txn: &Txn,
+    household_id: HouseholdId,
+    email: String,
+) -> ServiceResult<()> {
+    let (household_id, now) = (household_id.uuid(), Utc::now().naive_utc());
     let already_member = household_member::Entity::find()
         .inner_join(user::Entity)
         .filter(household_member::Column::HouseholdId.eq(household_id))
@@ -150,22 +148,28 @@ fn token() -> ServiceResult<String> {
 mod tests {
     use super::*;
     use crate::service::{
+        access::{WhenMissing, membership, owner_of},
         households,
         testing::{memory_db, user},
     };
 
+    async fn olives_flat(db: &Db) -> Owner {
+        let olive = user(db, "olive").await;
+        let flat = households::create(db, olive, "Flat".into())
+            .await
+            .expect("create");
+        owner_of(db, olive, flat.id.into()).await.expect("an owner")
+    }
+
     #[tokio::test]
     async fn an_email_invite_is_refused_while_one_for_it_is_pending() {
         let db = memory_db().await;
-        let olive = user(&db, "olive").await;
-        let flat = households::create(&db, olive, "Flat".into())
-            .await
-            .expect("create");
+        let olive = olives_flat(&db).await;
         let email = Some("max@example.com".to_owned());
-        create(&db, flat.id, olive, email.clone())
+        create(&db, &olive, email.clone())
             .await
             .expect("first invite");
-        match create(&db, flat.id, olive, email).await {
+        match create(&db, &olive, email).await {
             Err(ServiceError::Refused(message)) => {
                 assert_eq!(message, "An active invite already exists for this email");
             }
@@ -176,11 +180,8 @@ mod tests {
     #[tokio::test]
     async fn an_email_invite_to_a_member_is_refused() {
         let db = memory_db().await;
-        let olive = user(&db, "olive").await;
-        let flat = households::create(&db, olive, "Flat".into())
-            .await
-            .expect("create");
-        let refused = create(&db, flat.id, olive, Some("olive@example.com".into())).await;
+        let olive = olives_flat(&db).await;
+        let refused = create(&db, &olive, Some("olive@example.com".into())).await;
         assert!(
             matches!(refused, Err(ServiceError::Refused(_))),
             "{refused:?}"
@@ -190,28 +191,29 @@ mod tests {
     #[tokio::test]
     async fn a_cancelled_invite_stays_listed_nowhere_and_cannot_be_cancelled_again() {
         let db = memory_db().await;
-        let olive = user(&db, "olive").await;
-        let flat = households::create(&db, olive, "Flat".into())
-            .await
-            .expect("create");
-        let invite = create(&db, flat.id, olive, None).await.expect("invite");
+        let olive = olives_flat(&db).await;
+        let invite = create(&db, &olive, None).await.expect("invite");
         assert_eq!(invite.token.len(), 43);
-        cancel(&db, flat.id, olive, invite.id)
-            .await
-            .expect("cancel");
-        assert!(pending(&db, flat.id, olive).await.expect("list").is_empty());
-        let again = cancel(&db, flat.id, olive, invite.id).await;
+        cancel(&db, &olive, invite.id.into()).await.expect("cancel");
+        let member = membership(
+            &db,
+            olive.caller(),
+            olive.household_id(),
+            WhenMissing::NotFound,
+        )
+        .await
+        .expect("a member");
+        assert!(pending(&db, &member).await.expect("list").is_empty());
+        let again = cancel(&db, &olive, invite.id.into()).await;
         assert!(matches!(again, Err(ServiceError::Refused(_))), "{again:?}");
     }
 
     #[tokio::test]
     async fn only_an_owner_may_invite() {
         let db = memory_db().await;
-        let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
-        let flat = households::create(&db, olive, "Flat".into())
-            .await
-            .expect("create");
-        let refused = create(&db, flat.id, max, None).await;
+        let olive = olives_flat(&db).await;
+        let max = user(&db, "max").await;
+        let refused = owner_of(&db, max, olive.household_id()).await;
         assert!(
             matches!(refused, Err(ServiceError::Forbidden(_))),
             "{refused:?}"

@@ -6,16 +6,17 @@
 //! leaves the clause out) and needs none: `Db::begin` opens its write transactions
 //! `IMMEDIATE`, one writer at a time.
 
+use super::{ServiceError, ServiceResult};
+use crate::{
+    db::Txn,
+    domain::ids::{HouseholdId, UserId},
+};
 use entities::{household, user};
 use sea_orm::{EntityTrait, QuerySelect, sea_query::LockType};
-use uuid::Uuid;
-
-use super::{ServiceError, ServiceResult};
-use crate::db::Txn;
 
 /// Holds `user_id` against other changes of which household they are in.
-pub async fn hold_user(txn: &Txn, user_id: Uuid) -> ServiceResult<()> {
-    user::Entity::find_by_id(user_id)
+pub async fn hold_user(txn: &Txn, user_id: UserId) -> ServiceResult<()> {
+    user::Entity::find_by_id(user_id.uuid())
         .lock(LockType::NoKeyUpdate)
         .one(txn)
         .await?
@@ -24,8 +25,11 @@ pub async fn hold_user(txn: &Txn, user_id: Uuid) -> ServiceResult<()> {
 }
 
 /// Holds `household_id` against other changes of its members and their roles.
-pub async fn hold_household(txn: &Txn, household_id: Uuid) -> ServiceResult<household::Model> {
-    household::Entity::find_by_id(household_id)
+pub async fn hold_household(
+    txn: &Txn,
+    household_id: HouseholdId,
+) -> ServiceResult<household::Model> {
+    household::Entity::find_by_id(household_id.uuid())
         .lock(LockType::NoKeyUpdate)
         .one(txn)
         .await?
@@ -36,9 +40,9 @@ pub async fn hold_household(txn: &Txn, household_id: Uuid) -> ServiceResult<hous
 /// it: for deleting it, so that nothing is added between its deletes.
 pub async fn hold_household_whole(
     txn: &Txn,
-    household_id: Uuid,
+    household_id: HouseholdId,
 ) -> ServiceResult<household::Model> {
-    household::Entity::find_by_id(household_id)
+    household::Entity::find_by_id(household_id.uuid())
         .lock_exclusive()
         .one(txn)
         .await?

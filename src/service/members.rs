@@ -3,35 +3,33 @@
 //! counts its owners, so two owners demoting or removing each other at once cannot both
 //! pass the count.
 
+use super::{
+    ServiceError, ServiceResult,
+    access::{Caller, Membership, NOT_A_MEMBER, OWNERS_ONLY, Owner},
+    households::{member_count, remove_household},
+    locks::hold_household,
+};
+use crate::{
+    db::{Db, Txn},
+    domain::ids::{HouseholdId, MemberId, UserId},
+};
 use entities::{enums::MemberRole, household, household_member, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder,
 };
-use uuid::Uuid;
-
-use super::{
-    ServiceError, ServiceResult,
-    access::{NOT_A_MEMBER, OWNERS_ONLY, WhenMissing, membership, owner_of},
-    households::{delete_in, member_count},
-    locks::hold_household,
-};
-use crate::db::{Db, Txn};
 
 const MEMBER_NOT_FOUND: &str = "Member not found";
 
-/// The members of `household_id` with their users, longest-standing first, for a member.
+/// The members of the caller's household with their users, longest-standing first.
 pub async fn list(
     db: &Db,
-    household_id: Uuid,
-    user_id: Uuid,
+    membership: &Membership,
 ) -> ServiceResult<(
     household::Model,
     Vec<(household_member::Model, user::Model)>,
 )> {
-    let household = membership(db, household_id, user_id, WhenMissing::NotFound)
-        .await?
-        .household;
+    let household_id = membership.household_id().uuid();
     let rows = db
         .read(|conn| async move {
             household_member::Entity::find()
@@ -46,19 +44,18 @@ pub async fn list(
         .into_iter()
         .filter_map(|(member, user)| user.map(|user| (member, user)))
         .collect();
-    Ok((household, members))
+    Ok((membership.household().clone(), members))
 }
 
-/// `owner` sets the role of membership `member_id` of `household_id` to `role`; answers the
-/// membership and its user.
+/// The owner sets the role of membership `member_id` of their household to `role`; answers
+/// the membership and its user.
 pub async fn change_role(
     db: &Db,
-    household_id: Uuid,
-    owner: Uuid,
-    member_id: Uuid,
+    owner: &Owner,
+    member_id: MemberId,
     role: MemberRole,
 ) -> ServiceResult<(household_member::Model, user::Model)> {
-    let household_id = owner_of(db, household_id, owner).await?.household.id;
+    let (household_id, owner) = (owner.household_id(), owner.user_id());
     db.write(|txn| {
         Box::pin(async move {
             hold_household(txn, household_id).await?;
@@ -78,14 +75,9 @@ pub async fn change_role(
     .await
 }
 
-/// `owner` removes membership `member_id` from `household_id`.
-pub async fn remove(
-    db: &Db,
-    household_id: Uuid,
-    owner: Uuid,
-    member_id: Uuid,
-) -> ServiceResult<()> {
-    let household_id = owner_of(db, household_id, owner).await?.household.id;
+/// The owner removes membership `member_id` from their household.
+pub async fn remove(db: &Db, owner: &Owner, member_id: MemberId) -> ServiceResult<()> {
+    let (household_id, owner) = (owner.household_id(), owner.user_id());
     db.write(|txn| {
         Box::pin(async move {
             hold_household(txn, household_id).await?;
@@ -103,8 +95,9 @@ pub async fn remove(
     .await
 }
 
-/// `user_id` leaves `household_id`; the last member leaving deletes it.
-pub async fn leave(db: &Db, household_id: Uuid, user_id: Uuid) -> ServiceResult<()> {
+/// The caller leaves `household_id`; the last member leaving deletes it.
+pub async fn leave(db: &Db, caller: Caller, household_id: HouseholdId) -> ServiceResult<()> {
+    let user_id = caller.user_id();
     db.write(|txn| {
         Box::pin(async move {
             match hold_household(txn, household_id).await {
@@ -118,7 +111,7 @@ pub async fn leave(db: &Db, household_id: Uuid, user_id: Uuid) -> ServiceResult<
                 .ok_or(ServiceError::NotFound(NOT_A_MEMBER.into()))?;
             let members = member_count(txn, household_id).await?;
             if members <= 1 {
-                return delete_in(txn, household_id).await;
+                return remove_household(txn, household_id).await;
             }
             if mine.role == MemberRole::Owner && owner_count(txn, household_id).await? <= 1 {
                 return Err(ServiceError::Refused(
@@ -137,18 +130,18 @@ pub async fn leave(db: &Db, household_id: Uuid, user_id: Uuid) -> ServiceResult<
 
 async fn membership_of(
     txn: &Txn,
-    household_id: Uuid,
-    user_id: Uuid,
+    household_id: HouseholdId,
+    user_id: UserId,
 ) -> ServiceResult<Option<household_member::Model>> {
     Ok(household_member::Entity::find()
-        .filter(household_member::Column::HouseholdId.eq(household_id))
-        .filter(household_member::Column::UserId.eq(user_id))
+        .filter(household_member::Column::HouseholdId.eq(household_id.uuid()))
+        .filter(household_member::Column::UserId.eq(user_id.uuid()))
         .one(txn)
         .await?)
 }
 
 /// Checked again once the household is held: the caller may have lost the role meanwhile.
-async fn require_owner(txn: &Txn, household_id: Uuid, user_id: Uuid) -> ServiceResult<()> {
+async fn require_owner(txn: &Txn, household_id: HouseholdId, user_id: UserId) -> ServiceResult<()> {
     match membership_of(txn, household_id, user_id).await? {
         Some(member) if member.role == MemberRole::Owner => Ok(()),
         Some(_) => Err(ServiceError::Forbidden(OWNERS_ONLY.into())),
@@ -159,11 +152,11 @@ async fn require_owner(txn: &Txn, household_id: Uuid, user_id: Uuid) -> ServiceR
 /// A member of `household_id` by membership id, with their user.
 async fn member_in(
     txn: &Txn,
-    household_id: Uuid,
-    member_id: Uuid,
+    household_id: HouseholdId,
+    member_id: MemberId,
 ) -> ServiceResult<(household_member::Model, user::Model)> {
-    let found = household_member::Entity::find_by_id(member_id)
-        .filter(household_member::Column::HouseholdId.eq(household_id))
+    let found = household_member::Entity::find_by_id(member_id.uuid())
+        .filter(household_member::Column::HouseholdId.eq(household_id.uuid()))
         .find_also_related(user::Entity)
         .one(txn)
         .await?;
@@ -173,9 +166,9 @@ async fn member_in(
     }
 }
 
-async fn owner_count(txn: &Txn, household_id: Uuid) -> ServiceResult<u64> {
+async fn owner_count(txn: &Txn, household_id: HouseholdId) -> ServiceResult<u64> {
     Ok(household_member::Entity::find()
-        .filter(household_member::Column::HouseholdId.eq(household_id))
+        .filter(household_member::Column::HouseholdId.eq(household_id.uuid()))
         .filter(household_member::Column::Role.eq(MemberRole::Owner))
         .count(txn)
         .await?)
@@ -185,13 +178,15 @@ async fn owner_count(txn: &Txn, household_id: Uuid) -> ServiceResult<u64> {
 mod tests {
     use super::*;
     use crate::service::{
+        access::owner_of,
         households::{self, Joiner},
         testing::{invite, memory_db, user},
     };
     use entities::household;
 
-    /// A household of Olive (owner) and Max (member): its id and their membership ids.
-    async fn flat(db: &Db) -> (Uuid, (Uuid, Uuid), (Uuid, Uuid)) {
+    /// A household of Olive (owner) and Max (member): its id and, for each, the caller and
+    /// their membership id.
+    async fn flat(db: &Db) -> (HouseholdId, (Caller, MemberId), (Caller, MemberId)) {
         let (olive, max) = (user(db, "olive").await, user(db, "max").await);
         let flat = households::create(db, olive, "Flat".into())
             .await
@@ -200,33 +195,36 @@ mod tests {
         households::join(
             db,
             Joiner {
-                id: max,
+                caller: max,
                 email: "max@example.com",
             },
             token,
         )
         .await
         .expect("join");
-        let id_of = |user_id: Uuid| async move { membership_of_in(db, flat.id, user_id).await.id };
-        (
-            flat.id,
-            (olive, id_of(olive).await),
-            (max, id_of(max).await),
-        )
+        let flat = HouseholdId::from(flat.id);
+        let id_of = |caller: Caller| async move {
+            MemberId::from(stored_membership(db, flat, caller).await.id)
+        };
+        (flat, (olive, id_of(olive).await), (max, id_of(max).await))
     }
 
-    async fn membership_of_in(
+    async fn stored_membership(
         db: &Db,
-        household_id: Uuid,
-        user_id: Uuid,
+        household_id: HouseholdId,
+        caller: Caller,
     ) -> household_member::Model {
         household_member::Entity::find()
-            .filter(household_member::Column::HouseholdId.eq(household_id))
-            .filter(household_member::Column::UserId.eq(user_id))
+            .filter(household_member::Column::HouseholdId.eq(household_id.uuid()))
+            .filter(household_member::Column::UserId.eq(caller.user_id().uuid()))
             .one(db.connection())
             .await
             .expect("read")
             .expect("a membership")
+    }
+
+    async fn owner(db: &Db, caller: Caller, household_id: HouseholdId) -> Owner {
+        owner_of(db, caller, household_id).await.expect("an owner")
     }
 
     fn message(result: ServiceResult<impl std::fmt::Debug>) -> String {
@@ -242,17 +240,18 @@ mod tests {
     async fn the_last_owner_can_be_neither_demoted_nor_removed_nor_leave_others_behind() {
         let db = memory_db().await;
         let (flat, (olive, olives), _) = flat(&db).await;
+        let olive_owns = owner(&db, olive, flat).await;
         assert_eq!(
-            message(change_role(&db, flat, olive, olives, MemberRole::Member).await),
+            message(change_role(&db, &olive_owns, olives, MemberRole::Member).await),
             "Cannot demote the last owner"
         );
         assert_eq!(
-            message(remove(&db, flat, olive, olives).await),
+            message(remove(&db, &olive_owns, olives).await),
             "Cannot remove the last owner"
         );
-        assert!(message(leave(&db, flat, olive).await).starts_with("You are the last owner."));
+        assert!(message(leave(&db, olive, flat).await).starts_with("You are the last owner."));
         assert_eq!(
-            membership_of_in(&db, flat, olive).await.role,
+            stored_membership(&db, flat, olive).await.role,
             MemberRole::Owner
         );
     }
@@ -261,30 +260,33 @@ mod tests {
     async fn an_owner_who_lost_the_role_can_no_longer_change_roles() {
         let db = memory_db().await;
         let (flat, (olive, olives), (max, maxs)) = flat(&db).await;
-        change_role(&db, flat, olive, maxs, MemberRole::Owner)
+        let olive_owns = owner(&db, olive, flat).await;
+        change_role(&db, &olive_owns, maxs, MemberRole::Owner)
             .await
             .expect("promote");
-        change_role(&db, flat, max, olives, MemberRole::Member)
+        let max_owns = owner(&db, max, flat).await;
+        change_role(&db, &max_owns, olives, MemberRole::Member)
             .await
             .expect("demote");
         assert_eq!(
-            message(change_role(&db, flat, olive, maxs, MemberRole::Member).await),
+            message(change_role(&db, &olive_owns, maxs, MemberRole::Member).await),
             OWNERS_ONLY
         );
-        assert_eq!(message(remove(&db, flat, olive, maxs).await), OWNERS_ONLY);
+        assert_eq!(message(remove(&db, &olive_owns, maxs).await), OWNERS_ONLY);
     }
 
     #[tokio::test]
     async fn the_last_member_leaving_deletes_the_household() {
         let db = memory_db().await;
         let (flat, (olive, _), (max, maxs)) = flat(&db).await;
-        remove(&db, flat, olive, maxs).await.expect("remove");
+        let olive_owns = owner(&db, olive, flat).await;
+        remove(&db, &olive_owns, maxs).await.expect("remove");
         assert!(matches!(
-            leave(&db, flat, max).await,
+            leave(&db, max, flat).await,
             Err(ServiceError::NotFound(_))
         ));
-        leave(&db, flat, olive).await.expect("leave");
-        let gone = household::Entity::find_by_id(flat)
+        leave(&db, olive, flat).await.expect("leave");
+        let gone = household::Entity::find_by_id(flat.uuid())
             .one(db.connection())
             .await
             .expect("read");

@@ -66,7 +66,7 @@ pub(crate) mod testing {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     use uuid::Uuid;
 
-    use crate::{config::Settings, db::Db};
+    use crate::{config::Settings, db::Db, service::access::Caller};
 
     pub async fn memory_db() -> Db {
         // One connection: each in-memory SQLite connection is a database of its own.
@@ -85,8 +85,9 @@ pub(crate) mod testing {
         db
     }
 
-    /// A new user's id; their email is `<name>@example.com`.
-    pub async fn user(db: &Db, name: &str) -> Uuid {
+    /// A new user, as the caller of a service function; their email is
+    /// `<name>@example.com`.
+    pub async fn user(db: &Db, name: &str) -> Caller {
         let now = Utc::now().naive_utc();
         let id = Uuid::new_v4();
         user::ActiveModel {
@@ -102,14 +103,14 @@ pub(crate) mod testing {
         .insert(db.connection())
         .await
         .expect("insert user");
-        id
+        Caller::user(id.into())
     }
 
     /// A pending invite to `household_id` by `created_by`, valid for `valid_for`; its token.
     pub async fn invite(
         db: &Db,
         household_id: Uuid,
-        created_by: Uuid,
+        created_by: Caller,
         email: Option<&str>,
         valid_for: Duration,
     ) -> String {
@@ -122,7 +123,7 @@ pub(crate) mod testing {
             token: Set(token.clone()),
             status: Set(InviteStatus::Pending),
             expires_at: Set(now + valid_for),
-            created_by: Set(created_by),
+            created_by: Set(created_by.user_id().uuid()),
             created_at: Set(now),
         }
         .insert(db.connection())

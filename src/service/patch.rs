@@ -20,6 +20,15 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The same change of another type of value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
+        match self {
+            Patch::Keep => Patch::Keep,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(value) => Patch::Set(f(value)),
+        }
+    }
+
     /// The value it sets, if it sets one.
     pub fn value(&self) -> Option<&T> {
         match self {

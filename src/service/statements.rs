@@ -20,26 +20,6 @@ pub fn table<E: EntityTrait>() -> String {
     format!("\"{}\"", E::default().table_name())
 }
 
-/// `user_id` is a member of the household `household` (an SQL expression: a parameter,
-/// or a column of the row the statement writes).
-pub fn member(params: &mut Params, household: &str, user_id: Uuid) -> String {
-    let user = params.bind(user_id);
-    format!(
-        "EXISTS (SELECT 1 FROM \"household_members\" m \
-         WHERE m.\"household_id\" = {household} AND m.\"user_id\" = {user})"
-    )
-}
-
-/// `user_id` is a member of the household of the list `list` (an SQL expression).
-pub fn member_of_list(params: &mut Params, list: &str, user_id: Uuid) -> String {
-    let user = params.bind(user_id);
-    format!(
-        "EXISTS (SELECT 1 FROM \"shopping_lists\" l \
-         JOIN \"household_members\" m ON m.\"household_id\" = l.\"household_id\" \
-         WHERE l.\"id\" = {list} AND m.\"user_id\" = {user})"
-    )
-}
-
 /// Inserts `row` (whose id is `id`) whole, in one statement, while the conditions `guard`
 /// spells hold; answers whether it did.
 pub async fn insert_once<M>(

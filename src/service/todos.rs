@@ -14,29 +14,35 @@ use uuid::Uuid;
 
 use super::{
     ServiceError, ServiceResult,
-    access::{Caller, NOT_ASSIGNABLE, WhenMissing, membership, scoped_read, while_member},
+    access::{
+        Caller, Membership, NOT_ASSIGNABLE, WhenMissing, member_sql as member, membership,
+        scoped_read, while_member,
+    },
     page::Page,
     patch::Patch,
-    statements::{Set, done, insert_once, member, update_once},
+    statements::{Set, done, insert_once, update_once},
     sync::{RowKind, deletions},
 };
 use crate::{
     db::{Db, rows},
-    domain::todo_status::completed_at,
+    domain::{
+        ids::{HouseholdId, TodoId, UserId},
+        todo_status::completed_at,
+    },
 };
 
 pub const TODO_NOT_FOUND: &str = "Todo not found";
 
 /// A todo to create, with its id (sync brings the client's own).
 pub struct NewTodo {
-    pub id: Uuid,
-    pub household_id: Uuid,
+    pub id: TodoId,
+    pub household_id: HouseholdId,
     pub title: String,
     pub description: Option<String>,
     pub status: TodoStatus,
     pub priority: TodoPriority,
     pub due_date: Option<NaiveDateTime>,
-    pub assigned_to_id: Option<Uuid>,
+    pub assigned_to_id: Option<UserId>,
     pub recurring_pattern: Option<String>,
     pub recurring_until: Option<NaiveDateTime>,
 }
@@ -50,7 +56,7 @@ pub struct TodoChanges {
     pub status: Option<TodoStatus>,
     pub priority: Option<TodoPriority>,
     pub due_date: Patch<NaiveDateTime>,
-    pub assigned_to_id: Patch<Uuid>,
+    pub assigned_to_id: Patch<UserId>,
     pub recurring_pattern: Patch<String>,
     pub recurring_until: Patch<NaiveDateTime>,
 }
@@ -78,11 +84,11 @@ pub struct TodoStats {
 /// Creates `new` for a member of its household, in one statement whose checks (the
 /// caller's membership, the assignee's) are its `WHERE`.
 pub async fn create(db: &Db, caller: Caller, new: NewTodo) -> ServiceResult<todo::Model> {
-    let row = new_row(new, caller.user_id, Utc::now().naive_utc());
-    let (household_id, assignee) = (row.household_id, row.assigned_to_id);
+    let (household_id, assignee) = (new.household_id, new.assigned_to_id);
+    let row = new_row(new, caller.user_id(), Utc::now().naive_utc());
     let written = insert_once(db, row.id, row.clone(), move |params| {
-        let household = params.bind(household_id);
-        let mut guard = vec![member(params, &household, caller.user_id)];
+        let household = params.bind(household_id.uuid());
+        let mut guard = vec![member(params, &household, caller.user_id())];
         if let Some(assignee) = assignee {
             guard.push(member(params, &household, assignee));
         }
@@ -90,24 +96,24 @@ pub async fn create(db: &Db, caller: Caller, new: NewTodo) -> ServiceResult<todo
     })
     .await?;
     if !written {
-        membership(db, household_id, caller.user_id, WhenMissing::Forbidden).await?;
+        membership(db, caller, household_id, WhenMissing::Forbidden).await?;
         return Err(ServiceError::Refused(NOT_ASSIGNABLE.into()));
     }
     Ok(row)
 }
 
 /// The row `new` makes, created by `created_by` at `now`.
-pub(crate) fn new_row(new: NewTodo, created_by: Uuid, now: NaiveDateTime) -> todo::Model {
+pub(crate) fn new_row(new: NewTodo, created_by: UserId, now: NaiveDateTime) -> todo::Model {
     todo::Model {
-        id: new.id,
-        household_id: new.household_id,
+        id: new.id.uuid(),
+        household_id: new.household_id.uuid(),
         title: new.title,
         description: new.description,
         status: new.status,
         priority: new.priority,
         due_date: new.due_date,
-        assigned_to_id: new.assigned_to_id,
-        created_by,
+        assigned_to_id: new.assigned_to_id.map(UserId::uuid),
+        created_by: created_by.uuid(),
         recurring_pattern: new.recurring_pattern,
         recurring_until: new.recurring_until,
         parent_todo_id: None,
@@ -136,7 +142,10 @@ pub(crate) fn changed(
     }
     changes.description.apply(&mut row.description);
     changes.due_date.apply(&mut row.due_date);
-    changes.assigned_to_id.apply(&mut row.assigned_to_id);
+    changes
+        .assigned_to_id
+        .map(UserId::uuid)
+        .apply(&mut row.assigned_to_id);
     changes.recurring_pattern.apply(&mut row.recurring_pattern);
     changes.recurring_until.apply(&mut row.recurring_until);
     row.updated_at = now;
@@ -144,8 +153,15 @@ pub(crate) fn changed(
 }
 
 /// The todo `id`, for a member of its household.
-pub async fn get(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<todo::Model> {
-    scoped_read::<todo::Entity>(db, caller, id, todo::Column::HouseholdId, TODO_NOT_FOUND).await
+pub async fn get(db: &Db, caller: Caller, id: TodoId) -> ServiceResult<todo::Model> {
+    scoped_read::<todo::Entity>(
+        db,
+        caller,
+        id.uuid(),
+        todo::Column::HouseholdId,
+        TODO_NOT_FOUND,
+    )
+    .await
 }
 
 /// Changes the todo `id` for a member of its household, in one statement: the rule for
@@ -153,13 +169,13 @@ pub async fn get(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<todo::Model
 pub async fn update(
     db: &Db,
     caller: Caller,
-    id: Uuid,
+    id: TodoId,
     changes: TodoChanges,
 ) -> ServiceResult<todo::Model> {
     use todo::Column as C;
     let now = Utc::now().naive_utc();
     let assignee = changes.assigned_to_id.value().copied();
-    let updated = update_once::<todo::Entity>(db, id, move |params| {
+    let updated = update_once::<todo::Entity>(db, id.uuid(), move |params| {
         let mut set = Set::default();
         set.some(params, C::Title, changes.title);
         if let Some(status) = changes.status {
@@ -181,12 +197,16 @@ pub async fn update(
         }
         set.patch(params, C::Description, changes.description);
         set.patch(params, C::DueDate, changes.due_date);
-        set.patch(params, C::AssignedToId, changes.assigned_to_id);
+        set.patch(
+            params,
+            C::AssignedToId,
+            changes.assigned_to_id.map(UserId::uuid),
+        );
         set.patch(params, C::RecurringPattern, changes.recurring_pattern);
         set.patch(params, C::RecurringUntil, changes.recurring_until);
         set.value(params, C::UpdatedAt, now);
         let household = "\"todos\".\"household_id\"";
-        let mut guard = vec![member(params, household, caller.user_id)];
+        let mut guard = vec![member(params, household, caller.user_id())];
         if let Some(assignee) = assignee {
             guard.push(member(params, household, assignee));
         }
@@ -204,14 +224,14 @@ pub async fn update(
 
 /// Deletes the todo `id` for a member of its household, recording the deletion for sync,
 /// in one statement.
-pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
+pub async fn delete(db: &Db, caller: Caller, id: TodoId) -> ServiceResult<()> {
     let now = Utc::now().naive_utc();
     let written = db
         .once(
             vec![
                 Box::new(move |params, claimed| {
-                    let id = params.bind(id);
-                    let member = member(params, "t.\"household_id\"", caller.user_id);
+                    let id = params.bind(id.uuid());
+                    let member = member(params, "t.\"household_id\"", caller.user_id());
                     let rows = format!(
                         "SELECT t.\"id\", t.\"household_id\" FROM \"todos\" t \
                          WHERE t.\"id\" = {id} AND {member} AND {claimed}"
@@ -219,8 +239,8 @@ pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
                     Ok(deletions::record_sql(params, RowKind::Todo, &rows, now))
                 }),
                 Box::new(move |params, claimed| {
-                    let id = params.bind(id);
-                    let member = member(params, "\"todos\".\"household_id\"", caller.user_id);
+                    let id = params.bind(id.uuid());
+                    let member = member(params, "\"todos\".\"household_id\"", caller.user_id());
                     Ok(format!(
                         "DELETE FROM \"todos\" WHERE \"id\" = {id} AND {member} AND {claimed} \
                          RETURNING \"id\""
@@ -240,15 +260,16 @@ pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
 /// A household's todos, filtered, in the contract's order.
 pub async fn list(
     db: &Db,
-    user_id: Uuid,
-    household_id: Uuid,
+    caller: Caller,
+    household_id: HouseholdId,
     filter: TodoFilter,
 ) -> ServiceResult<Vec<todo::Model>> {
+    let user_id = caller.user_id().uuid();
     let mut todos = db
         .read(|conn| async move {
             let mut query = todo::Entity::find()
-                .filter(todo::Column::HouseholdId.eq(household_id))
-                .filter(while_member(household_id, user_id));
+                .filter(todo::Column::HouseholdId.eq(household_id.uuid()))
+                .filter(while_member(caller, household_id));
             if let Some(status) = filter.status {
                 query = query.filter(todo::Column::Status.eq(status));
             } else if !filter.include_completed {
@@ -265,14 +286,15 @@ pub async fn list(
         })
         .await?;
     if todos.is_empty() {
-        membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
+        membership(db, caller, household_id, WhenMissing::Forbidden).await?;
     }
     todos.sort_by_cached_key(list_order);
     Ok(filter.page.of(todos))
 }
 
-pub async fn stats(db: &Db, user_id: Uuid, household_id: Uuid) -> ServiceResult<TodoStats> {
-    membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
+/// The counts of the household a member's `membership` is of.
+pub async fn stats(db: &Db, membership: &Membership) -> ServiceResult<TodoStats> {
+    let household_id = membership.household_id().uuid();
     let rows: Vec<(TodoStatus, Option<NaiveDateTime>)> = db
         .read(|conn| async move {
             todo::Entity::find()
@@ -343,8 +365,8 @@ mod tests {
 
     fn new_todo(household_id: Uuid, title: &str) -> NewTodo {
         NewTodo {
-            id: Uuid::new_v4(),
-            household_id,
+            id: Uuid::new_v4().into(),
+            household_id: household_id.into(),
             title: title.to_owned(),
             description: None,
             status: TodoStatus::Pending,
@@ -363,11 +385,11 @@ mod tests {
         let flat = households::create(&db, olive, "Flat".into())
             .await
             .expect("create");
-        let outsider = create(&db, Caller::user(max), new_todo(flat.id, "Bins")).await;
+        let outsider = create(&db, max, new_todo(flat.id, "Bins")).await;
         assert!(matches!(outsider, Err(ServiceError::Forbidden(_))));
         let mut assigned = new_todo(flat.id, "Bins");
-        assigned.assigned_to_id = Some(max);
-        let refused = create(&db, Caller::user(olive), assigned).await;
+        assigned.assigned_to_id = Some(max.user_id());
+        let refused = create(&db, olive, assigned).await;
         assert!(matches!(refused, Err(ServiceError::Refused(_))));
         let todos = todo::Entity::find()
             .all(db.connection())
@@ -383,19 +405,18 @@ mod tests {
         let flat = households::create(&db, olive, "Flat".into())
             .await
             .expect("create");
-        let me = Caller::user(olive);
-        let todo = create(&db, me, new_todo(flat.id, "Bins"))
+        let todo = create(&db, olive, new_todo(flat.id, "Bins"))
             .await
             .expect("todo");
         let done = |status| TodoChanges {
             status: Some(status),
             ..TodoChanges::default()
         };
-        let completed = update(&db, me, todo.id, done(TodoStatus::Completed))
+        let completed = update(&db, olive, todo.id.into(), done(TodoStatus::Completed))
             .await
             .expect("complete");
         assert!(completed.completed_at.is_some());
-        let reopened = update(&db, me, todo.id, done(TodoStatus::Pending))
+        let reopened = update(&db, olive, todo.id.into(), done(TodoStatus::Pending))
             .await
             .expect("reopen");
         assert_eq!(reopened.completed_at, None);

@@ -14,11 +14,15 @@ use uuid::Uuid;
 use entities::enums::{
     ExpenseCategory, PaymentMethod, ShoppingListStatus, SplitType, TodoPriority, TodoStatus,
 };
-use flatmates::service::{
-    expenses::{ExpenseChanges, NewExpense, Share},
-    shopping::{ItemChanges, ListChanges, NewItem, NewList},
-    sync::{self, About, Changes, Entry, Op, Operation, Outcome},
-    todos::{NewTodo, TodoChanges},
+use flatmates::{
+    domain::ids::{ExpenseId, ShoppingItemId, ShoppingListId, TodoId},
+    service::{
+        access::Caller,
+        expenses::{ExpenseChanges, NewExpense, Share},
+        shopping::{ItemChanges, ListChanges, NewItem, NewList},
+        sync::{self, About, Changes, Entry, Op, Operation, Outcome},
+        todos::{NewTodo, TodoChanges},
+    },
 };
 
 use crate::harness::{Flat, TestUser, flat};
@@ -255,10 +259,10 @@ async fn household_before_the_sync(f: &Flat) -> i64 {
 
 /// An entry of one kind, as the service takes it.
 enum One {
-    Todo(Entry<NewTodo, TodoChanges>),
-    List(Entry<NewList, ListChanges>),
-    Item(Entry<NewItem, ItemChanges>),
-    Expense(Entry<NewExpense, ExpenseChanges>),
+    Todo(Entry<NewTodo, TodoChanges, TodoId>),
+    List(Entry<NewList, ListChanges, ShoppingListId>),
+    Item(Entry<NewItem, ItemChanges, ShoppingItemId>),
+    Expense(Entry<NewExpense, ExpenseChanges, ExpenseId>),
 }
 
 impl One {
@@ -272,7 +276,7 @@ impl One {
     }
 }
 
-fn entry<N, C>(operation: Operation, id: Uuid, op: Op<N, C>) -> Entry<N, C> {
+fn entry<N, C, I>(operation: Operation, id: Uuid, op: Op<N, C, I>) -> Entry<N, C, I> {
     Entry {
         about: About {
             operation,
@@ -283,30 +287,30 @@ fn entry<N, C>(operation: Operation, id: Uuid, op: Op<N, C>) -> Entry<N, C> {
     }
 }
 
-fn create<N, C>(id: Uuid, new: N) -> Entry<N, C> {
+fn create<N, C, I>(id: Uuid, new: N) -> Entry<N, C, I> {
     entry(Operation::Create, id, Op::Create(new))
 }
 
-fn update<N, C>(id: Uuid, changes: C, or_create: Option<N>) -> Entry<N, C> {
+fn update<N, C, I: From<Uuid>>(id: Uuid, changes: C, or_create: Option<N>) -> Entry<N, C, I> {
     entry(
         Operation::Update,
         id,
         Op::Update {
-            id,
+            id: id.into(),
             changes,
             or_create,
         },
     )
 }
 
-fn delete<N, C>(id: Uuid) -> Entry<N, C> {
-    entry(Operation::Delete, id, Op::Delete(id))
+fn delete<N, C, I: From<Uuid>>(id: Uuid) -> Entry<N, C, I> {
+    entry(Operation::Delete, id, Op::Delete(id.into()))
 }
 
 fn new_todo(id: Uuid, household_id: Uuid, title: &str) -> NewTodo {
     NewTodo {
-        id,
-        household_id,
+        id: id.into(),
+        household_id: household_id.into(),
         title: title.to_owned(),
         description: None,
         status: TodoStatus::Pending,
@@ -320,8 +324,8 @@ fn new_todo(id: Uuid, household_id: Uuid, title: &str) -> NewTodo {
 
 fn new_item(id: Uuid, list: Uuid, name: &str) -> NewItem {
     NewItem {
-        id,
-        shopping_list_id: list,
+        id: id.into(),
+        shopping_list_id: list.into(),
         name: name.to_owned(),
         quantity: 1.0,
         unit: None,
@@ -339,8 +343,8 @@ fn new_item(id: Uuid, list: Uuid, name: &str) -> NewItem {
 
 fn new_expense(id: Uuid, household_id: Uuid, amount: &str, description: &str) -> NewExpense {
     NewExpense {
-        id,
-        household_id,
+        id: id.into(),
+        household_id: household_id.into(),
         amount: amount.parse().expect("an amount"),
         description: description.to_owned(),
         category: ExpenseCategory::Other,
@@ -367,9 +371,9 @@ fn two_thousand(household: Uuid, owner: Uuid, member: Uuid, stranger: Uuid) -> V
     for k in 1000..1400 {
         let mut new = new_todo(id(TODO, k), household, &format!("New {k}"));
         match k % 10 {
-            0 => new.assigned_to_id = Some(stranger),
+            0 => new.assigned_to_id = Some(stranger.into()),
             1 => {
-                new.assigned_to_id = Some(member);
+                new.assigned_to_id = Some(member.into());
                 new.status = TodoStatus::Completed;
             }
             _ => {}
@@ -402,8 +406,8 @@ fn two_thousand(household: Uuid, owner: Uuid, member: Uuid, stranger: Uuid) -> V
     }
     for k in (1000..1100).chain([5]) {
         let new = NewList {
-            id: id(LIST, k),
-            household_id: household,
+            id: id(LIST, k).into(),
+            household_id: household.into(),
             name: "New list".into(),
             description: None,
             status: ShoppingListStatus::Active,
@@ -451,8 +455,8 @@ fn two_thousand(household: Uuid, owner: Uuid, member: Uuid, stranger: Uuid) -> V
     }
     for k in 1000..1250 {
         let mut new = new_expense(id(EXPENSE, k), household, "30.00", &format!("Expense {k}"));
-        let share = |user_id, amount: &str| Share {
-            user_id,
+        let share = |user_id: Uuid, amount: &str| Share {
+            user_id: user_id.into(),
             amount_owed: amount.parse().expect("an amount"),
         };
         match k % 5 {
@@ -557,7 +561,8 @@ async fn a_sync_of_2000_entries_comes_to_what_the_same_entries_one_at_a_time_do(
                 .collect()
         };
         for changes in batches {
-            let outcome = sync::apply(db, f.member.id, household, Some(since), changes)
+            let member = Caller::user(f.member.id.into());
+            let outcome = sync::apply(db, member, household.into(), Some(since), changes)
                 .await
                 .expect("the sync applies");
             let (n, c) = reported(outcome, &names);

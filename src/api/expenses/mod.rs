@@ -18,7 +18,7 @@ use crate::{
     auth::BearerAuth,
     error::ApiResult,
     service::{
-        access::Caller,
+        access::{Caller, WhenMissing, membership},
         expenses::{self, Expense, ExpenseFilter},
         page::Page,
     },
@@ -56,8 +56,8 @@ async fn update(
     expense_id: Uuid,
     update: ExpenseUpdate,
 ) -> ApiResult<Json<ExpenseResponse>> {
-    let caller = Caller::user(user.id);
-    let model = expenses::update(&state.db, caller, expense_id, update.into()).await?;
+    let caller = Caller::user(user.id.into());
+    let model = expenses::update(&state.db, caller, expense_id.into(), update.into()).await?;
     Ok(Json(
         Expense {
             model,
@@ -84,8 +84,8 @@ impl ExpensesApi {
         auth: BearerAuth,
         body: Json<ExpenseCreate>,
     ) -> ApiResult<Created> {
-        let new = body.0.into_new(Uuid::new_v4());
-        let saved = expenses::create(&state.db, Caller::user(auth.0.id), new).await?;
+        let new = body.0.into_new(Uuid::new_v4().into());
+        let saved = expenses::create(&state.db, auth.caller(), new).await?;
         Ok(Created::Expense(Json(saved.into())))
     }
 
@@ -123,7 +123,7 @@ impl ExpensesApi {
         limit: Query<u64>,
     ) -> ApiResult<Json<Vec<ExpenseResponse>>> {
         let filter = ExpenseFilter {
-            household_id: household_id.0,
+            household_id: household_id.0.map(Into::into),
             category: category.0.map(|c| c.0),
             is_personal: is_personal.0,
             start: start_date.0.map(|t| t.0),
@@ -133,7 +133,7 @@ impl ExpensesApi {
                 limit: Some(limit.0),
             },
         };
-        let listed = expenses::list(&state.db, auth.0.id, filter).await?;
+        let listed = expenses::list(&state.db, auth.caller(), filter).await?;
         Ok(Json(listed.into_iter().map(Into::into).collect()))
     }
 
@@ -149,7 +149,7 @@ impl ExpensesApi {
         auth: BearerAuth,
         expense_id: Path<Uuid>,
     ) -> ApiResult<Json<ExpenseWithSplits>> {
-        let found = expenses::get(&state.db, Caller::user(auth.0.id), expense_id.0).await?;
+        let found = expenses::get(&state.db, auth.caller(), expense_id.0.into()).await?;
         Ok(Json(found.into()))
     }
 
@@ -197,7 +197,7 @@ impl ExpensesApi {
         auth: BearerAuth,
         expense_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        expenses::delete(&state.db, Caller::user(auth.0.id), expense_id.0).await?;
+        expenses::delete(&state.db, auth.caller(), expense_id.0.into()).await?;
         Ok(NoContent::Done)
     }
 
@@ -214,8 +214,9 @@ impl ExpensesApi {
         expense_id: Path<Uuid>,
         body: Json<SettleRequest>,
     ) -> ApiResult<Json<SettlementResponse>> {
-        let caller = Caller::user(auth.0.id);
-        let settled = expenses::settle(&state.db, caller, expense_id.0, body.0.split_ids).await?;
+        let (caller, expense_id) = (auth.caller(), expense_id.0.into());
+        let splits = body.0.split_ids.into_iter().map(Into::into).collect();
+        let settled = expenses::settle(&state.db, caller, expense_id, splits).await?;
         Ok(Json(SettlementResponse::new(settled)))
     }
 
@@ -232,7 +233,7 @@ impl ExpensesApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<ExpenseSummary>> {
-        let summary = expenses::summary(&state.db, auth.0.id, household_id.0).await?;
+        let summary = expenses::summary(&state.db, auth.caller(), household_id.0.into()).await?;
         Ok(Json(summary.into()))
     }
 
@@ -255,8 +256,10 @@ impl ExpensesApi {
         )]
         months: Query<u32>,
     ) -> ApiResult<Json<PersonalExpenseAnalytics>> {
+        let (caller, household_id) = (auth.caller(), household_id.0.map(Into::into));
         let figures =
-            expenses::analytics(&state.db, auth.0.id, user_id.0, household_id.0, months.0).await?;
+            expenses::analytics(&state.db, caller, user_id.0.into(), household_id, months.0)
+                .await?;
         Ok(Json(figures.into()))
     }
 
@@ -273,7 +276,14 @@ impl ExpensesApi {
         auth: BearerAuth,
         household_id: Query<Uuid>,
     ) -> ApiResult<Json<TaskSuggestionsResponse>> {
-        let context = expenses::household_context(&state.db, auth.0.id, household_id.0).await?;
+        let member = membership(
+            &state.db,
+            auth.caller(),
+            household_id.0.into(),
+            WhenMissing::Forbidden,
+        )
+        .await?;
+        let context = expenses::household_context(&state.db, &member).await?;
         let suggestions = state.ai.suggest(&context).await;
         Ok(Json(TaskSuggestionsResponse::new(suggestions)))
     }

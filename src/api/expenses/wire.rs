@@ -19,6 +19,7 @@ use crate::{
         strict_string::StrictString,
         timestamp::{Timestamp, TimestampInput},
     },
+    domain::ids::{ExpenseId, SplitId},
     service::expenses::{
         Analytics, Balance, Expense, ExpenseChanges, ExpenseDetail, HouseholdSummary, NewExpense,
         PeriodStats, Share, Split,
@@ -204,10 +205,10 @@ pub(super) struct TaskSuggestionsResponse {
 
 impl ExpenseCreate {
     /// The expense to record, as `id`.
-    pub(in crate::api) fn into_new(self, id: Uuid) -> NewExpense {
+    pub(in crate::api) fn into_new(self, id: ExpenseId) -> NewExpense {
         NewExpense {
             id,
-            household_id: self.household_id,
+            household_id: self.household_id.into(),
             amount: self.amount.0,
             description: self.description.0,
             category: self.category.0,
@@ -220,7 +221,7 @@ impl ExpenseCreate {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|s| Share {
-                    user_id: s.user_id,
+                    user_id: s.user_id.into(),
                     amount_owed: s.amount_owed.0,
                 })
                 .collect(),
@@ -327,11 +328,11 @@ impl From<ExpenseDetail> for ExpenseWithSplits {
 }
 
 impl SettlementResponse {
-    pub(super) fn new(split_ids: Vec<Uuid>) -> Self {
+    pub(super) fn new(split_ids: Vec<SplitId>) -> Self {
         Self {
             settled_count: split_ids.len() as u64,
             message: format!("Successfully settled {} split(s)", split_ids.len()),
-            split_ids,
+            split_ids: split_ids.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -352,7 +353,7 @@ impl From<Balance> for UserBalance {
 impl From<HouseholdSummary> for ExpenseSummary {
     fn from(s: HouseholdSummary) -> Self {
         Self {
-            household_id: s.household_id,
+            household_id: s.household_id.into(),
             total_expenses: Amount(s.total),
             total_settled: Amount(s.settled),
             total_pending: Amount(s.pending),
@@ -383,8 +384,8 @@ impl From<Analytics> for PersonalExpenseAnalytics {
     fn from(a: Analytics) -> Self {
         Self {
             net_balance: Amount(a.net()),
-            user_id: a.user_id,
-            household_id: a.household_id,
+            user_id: a.user_id.into(),
+            household_id: a.household_id.map(Into::into),
             period_start: a.period_start.into(),
             period_end: a.period_end.into(),
             total_spent: Amount(a.spent),

@@ -17,7 +17,7 @@ use crate::{
     auth::BearerAuth,
     error::ApiResult,
     service::{
-        access::Caller,
+        access::{WhenMissing, membership},
         page::Page,
         shopping::{self, ItemFilter, ItemRef, ListFilter},
     },
@@ -80,7 +80,10 @@ fn item_filter(
 
 /// An item as its list's routes name it.
 fn in_list(list_id: Uuid, item_id: Uuid) -> ItemRef {
-    ItemRef::InList { list_id, item_id }
+    ItemRef::InList {
+        list_id: list_id.into(),
+        item_id: item_id.into(),
+    }
 }
 
 pub struct ShoppingApi;
@@ -99,8 +102,8 @@ impl ShoppingApi {
         auth: BearerAuth,
         body: Json<ShoppingListCreate>,
     ) -> ApiResult<ListCreated> {
-        let new = body.0.into_new(Uuid::new_v4());
-        let saved = shopping::create_list(&state.db, Caller::user(auth.0.id), new).await?;
+        let new = body.0.into_new(Uuid::new_v4().into());
+        let saved = shopping::create_list(&state.db, auth.caller(), new).await?;
         Ok(ListCreated::List(Json(saved.into())))
     }
 
@@ -136,7 +139,14 @@ impl ShoppingApi {
                 limit: limit.0,
             },
         };
-        let lists = shopping::lists(&state.db, auth.0.id, household_id.0, filter).await?;
+        let member = membership(
+            &state.db,
+            auth.caller(),
+            household_id.0.into(),
+            WhenMissing::Forbidden,
+        )
+        .await?;
+        let lists = shopping::lists(&state.db, &member, filter).await?;
         Ok(Json(lists.into_iter().map(Into::into).collect()))
     }
 
@@ -152,7 +162,8 @@ impl ShoppingApi {
         auth: BearerAuth,
         household_id: Query<Option<Uuid>>,
     ) -> ApiResult<Json<Vec<CategoryResponse>>> {
-        let categories = shopping::categories(&state.db, auth.0.id, household_id.0).await?;
+        let household_id = household_id.0.map(Into::into);
+        let categories = shopping::categories(&state.db, auth.caller(), household_id).await?;
         Ok(Json(categories.into_iter().map(Into::into).collect()))
     }
 
@@ -169,7 +180,7 @@ impl ShoppingApi {
         body: Json<CategoryCreate>,
     ) -> ApiResult<CategoryCreated> {
         let new = body.0.into_new(Uuid::new_v4());
-        let saved = shopping::create_category(&state.db, auth.0.id, new).await?;
+        let saved = shopping::create_category(&state.db, auth.caller(), new).await?;
         Ok(CategoryCreated::Category(Json(saved.into())))
     }
 
@@ -188,8 +199,8 @@ impl ShoppingApi {
         is_purchased: Query<Option<bool>>,
     ) -> ApiResult<Json<ShoppingListWithItems>> {
         let filter = item_filter(category.0, is_purchased.0, Page::default());
-        let caller = Caller::user(auth.0.id);
-        let detail = shopping::list_detail(&state.db, caller, list_id.0, filter).await?;
+        let detail =
+            shopping::list_detail(&state.db, auth.caller(), list_id.0.into(), filter).await?;
         Ok(Json(detail.into()))
     }
 
@@ -206,8 +217,8 @@ impl ShoppingApi {
         list_id: Path<Uuid>,
         body: Json<ShoppingListUpdate>,
     ) -> ApiResult<Json<ShoppingListResponse>> {
-        let caller = Caller::user(auth.0.id);
-        let saved = shopping::update_list(&state.db, caller, list_id.0, body.0.into()).await?;
+        let (caller, list_id) = (auth.caller(), list_id.0.into());
+        let saved = shopping::update_list(&state.db, caller, list_id, body.0.into()).await?;
         Ok(Json(saved.into()))
     }
 
@@ -223,7 +234,7 @@ impl ShoppingApi {
         auth: BearerAuth,
         list_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        shopping::delete_list(&state.db, Caller::user(auth.0.id), list_id.0).await?;
+        shopping::delete_list(&state.db, auth.caller(), list_id.0.into()).await?;
         Ok(NoContent::Done)
     }
 
@@ -239,7 +250,7 @@ impl ShoppingApi {
         auth: BearerAuth,
         list_id: Path<Uuid>,
     ) -> ApiResult<Json<ShoppingListStats>> {
-        let stats = shopping::list_stats(&state.db, Caller::user(auth.0.id), list_id.0).await?;
+        let stats = shopping::list_stats(&state.db, auth.caller(), list_id.0.into()).await?;
         Ok(Json(stats.into()))
     }
 
@@ -256,8 +267,8 @@ impl ShoppingApi {
         list_id: Path<Uuid>,
         body: Json<ItemCreate>,
     ) -> ApiResult<ItemCreated> {
-        let new = body.0.into_new(Uuid::new_v4(), list_id.0);
-        let saved = shopping::create_item(&state.db, Caller::user(auth.0.id), new).await?;
+        let new = body.0.into_new(Uuid::new_v4().into(), list_id.0.into());
+        let saved = shopping::create_item(&state.db, auth.caller(), new).await?;
         Ok(ItemCreated::Item(Json(saved.into())))
     }
 
@@ -290,8 +301,7 @@ impl ShoppingApi {
             limit: limit.0,
         };
         let filter = item_filter(category.0, is_purchased.0, page);
-        let caller = Caller::user(auth.0.id);
-        let items = shopping::items(&state.db, caller, list_id.0, filter).await?;
+        let items = shopping::items(&state.db, auth.caller(), list_id.0.into(), filter).await?;
         Ok(JsonRows::new(items.into_iter().map(ItemResponse::from)))
     }
 
@@ -310,8 +320,7 @@ impl ShoppingApi {
         body: Json<ItemUpdate>,
     ) -> ApiResult<Json<ItemResponse>> {
         let item = in_list(list_id.0, item_id.0);
-        let caller = Caller::user(auth.0.id);
-        let saved = shopping::update_item(&state.db, caller, item, body.0.into()).await?;
+        let saved = shopping::update_item(&state.db, auth.caller(), item, body.0.into()).await?;
         Ok(Json(saved.into()))
     }
 
@@ -330,8 +339,7 @@ impl ShoppingApi {
         body: Json<PurchaseUpdate>,
     ) -> ApiResult<Json<ItemResponse>> {
         let item = in_list(list_id.0, item_id.0);
-        let caller = Caller::user(auth.0.id);
-        let saved = shopping::update_item(&state.db, caller, item, body.0.into()).await?;
+        let saved = shopping::update_item(&state.db, auth.caller(), item, body.0.into()).await?;
         Ok(Json(saved.into()))
     }
 
@@ -349,7 +357,7 @@ impl ShoppingApi {
         item_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
         let item = in_list(list_id.0, item_id.0);
-        shopping::delete_item(&state.db, Caller::user(auth.0.id), item).await?;
+        shopping::delete_item(&state.db, auth.caller(), item).await?;
         Ok(NoContent::Done)
     }
 
@@ -366,7 +374,7 @@ impl ShoppingApi {
         item_id: Path<Uuid>,
         body: Json<ItemUpdate>,
     ) -> ApiResult<Json<ItemResponse>> {
-        let (caller, item) = (Caller::user(auth.0.id), ItemRef::Id(item_id.0));
+        let (caller, item) = (auth.caller(), ItemRef::Id(item_id.0.into()));
         let saved = shopping::update_item(&state.db, caller, item, body.0.into()).await?;
         Ok(Json(saved.into()))
     }
@@ -383,8 +391,8 @@ impl ShoppingApi {
         auth: BearerAuth,
         item_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let item = ItemRef::Id(item_id.0);
-        shopping::delete_item(&state.db, Caller::user(auth.0.id), item).await?;
+        let item = ItemRef::Id(item_id.0.into());
+        shopping::delete_item(&state.db, auth.caller(), item).await?;
         Ok(NoContent::Done)
     }
 }

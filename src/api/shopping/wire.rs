@@ -18,6 +18,7 @@ use crate::{
         strict_string::StrictString,
         timestamp::{Timestamp, TimestampInput},
     },
+    domain::ids::{ShoppingItemId, ShoppingListId},
     service::{
         people::People,
         shopping::{
@@ -319,10 +320,10 @@ impl From<item_category::Model> for CategoryResponse {
 
 impl ShoppingListCreate {
     /// The list to create, as `id`; a new list is active.
-    pub(in crate::api) fn into_new(self, id: Uuid) -> NewList {
+    pub(in crate::api) fn into_new(self, id: ShoppingListId) -> NewList {
         NewList {
             id,
-            household_id: self.household_id,
+            household_id: self.household_id.into(),
             name: self.name.0,
             description: self.description.map(String::from),
             status: ShoppingListStatus::Active,
@@ -342,7 +343,11 @@ impl From<ShoppingListUpdate> for ListChanges {
 
 impl ItemCreate {
     /// The item to create in `shopping_list_id`, as `id`; a new item is not purchased.
-    pub(in crate::api) fn into_new(self, id: Uuid, shopping_list_id: Uuid) -> NewItem {
+    pub(in crate::api) fn into_new(
+        self,
+        id: ShoppingItemId,
+        shopping_list_id: ShoppingListId,
+    ) -> NewItem {
         NewItem {
             id,
             shopping_list_id,
@@ -351,7 +356,7 @@ impl ItemCreate {
             unit: self.unit.map(String::from),
             category: self.category.map(String::from),
             is_purchased: false,
-            assigned_to_id: self.assigned_to_id,
+            assigned_to_id: self.assigned_to_id.map(Into::into),
             price: self.price.map(|p| p.0),
             notes: self.notes.map(String::from),
             is_recurring: self.is_recurring,
@@ -370,7 +375,7 @@ impl From<ItemUpdate> for ItemChanges {
             unit: patch(update.unit, String::from),
             category: patch(update.category, String::from),
             is_purchased: update.is_purchased,
-            assigned_to_id: patch(update.assigned_to_id, |id| id),
+            assigned_to_id: patch(update.assigned_to_id, Into::into),
             price: patch(update.price, |p| p.0),
             notes: patch(update.notes, String::from),
             is_recurring: update.is_recurring,
@@ -443,7 +448,7 @@ impl CategoryCreate {
             name: self.name.0,
             icon: self.icon.map(String::from),
             color: self.color.map(String::from),
-            household_id: self.household_id,
+            household_id: self.household_id.map(Into::into),
         }
     }
 }

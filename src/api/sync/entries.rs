@@ -19,18 +19,21 @@ use super::{
     },
     EntityChanges, SyncChanges,
 };
-use crate::service::{
-    expenses::NewExpense,
-    shopping::{NewItem, NewList},
-    sync::{
-        About, Changes, Entry, Op, Operation, RowKind,
-        rows::{ClientRow, prepared},
+use crate::{
+    domain::ids::{ExpenseId, HouseholdId, ShoppingItemId, ShoppingListId, TodoId},
+    service::{
+        expenses::NewExpense,
+        shopping::{NewItem, NewList},
+        sync::{
+            About, Changes, Entry, Op, Operation, RowKind,
+            rows::{ClientRow, prepared},
+        },
+        todos::NewTodo,
     },
-    todos::NewTodo,
 };
 
 /// The app's changes, every kind's, in the order they are applied.
-pub(super) fn changes(household_id: Uuid, changes: SyncChanges) -> Changes {
+pub(super) fn changes(household_id: HouseholdId, changes: SyncChanges) -> Changes {
     let of = |kind: Option<EntityChanges>| kind.unwrap_or_default();
     Changes {
         todos: entries(
@@ -66,13 +69,13 @@ pub(super) fn changes(household_id: Uuid, changes: SyncChanges) -> Changes {
 
 /// The entries of one kind's changes, in the order they are applied: created, updated,
 /// deleted. `create` reads a row as the kind's create, `update` as its update.
-fn entries<New, Changes>(
+fn entries<New, Changes, Id: From<Uuid> + Copy>(
     kind: RowKind,
-    household_id: Uuid,
+    household_id: HouseholdId,
     changes: EntityChanges,
-    create: fn(Uuid, ClientRow) -> Result<New, String>,
+    create: fn(Id, ClientRow) -> Result<New, String>,
     update: fn(ClientRow) -> Result<Changes, String>,
-) -> Vec<Entry<New, Changes>> {
+) -> Vec<Entry<New, Changes, Id>> {
     let about = |operation, row: &ClientRow| About {
         operation,
         id: id_text(row),
@@ -100,7 +103,7 @@ fn entries<New, Changes>(
     });
     let deleted = changes.deleted.into_iter().map(|id| Entry {
         change: Uuid::parse_str(&id)
-            .map(Op::Delete)
+            .map(|id| Op::Delete(id.into()))
             .map_err(|_| "id: not a UUID".to_owned()),
         about: About {
             operation: Operation::Delete,
@@ -111,11 +114,11 @@ fn entries<New, Changes>(
     created.chain(updated).chain(deleted).collect()
 }
 
-fn new_expense(id: Uuid, row: ClientRow) -> Result<NewExpense, String> {
+fn new_expense(id: ExpenseId, row: ClientRow) -> Result<NewExpense, String> {
     read::<ExpenseCreate, ExpenseCreate>(row).map(|create| create.into_new(id))
 }
 
-fn new_todo(id: Uuid, row: ClientRow) -> Result<NewTodo, String> {
+fn new_todo(id: TodoId, row: ClientRow) -> Result<NewTodo, String> {
     // The app creates todos offline in any state; REST's create starts them pending.
     let status = field::<AnyCaseEnum<TodoStatus>>(&row, "status")?;
     let mut new = read::<TodoCreate, TodoCreate>(row)?.into_new(id);
@@ -125,7 +128,7 @@ fn new_todo(id: Uuid, row: ClientRow) -> Result<NewTodo, String> {
     Ok(new)
 }
 
-fn new_list(id: Uuid, row: ClientRow) -> Result<NewList, String> {
+fn new_list(id: ShoppingListId, row: ClientRow) -> Result<NewList, String> {
     let status = field::<AnyCaseEnum<ShoppingListStatus>>(&row, "status")?;
     let mut new = read::<ShoppingListCreate, ShoppingListCreate>(row)?.into_new(id);
     if let Some(status) = status {
@@ -134,13 +137,13 @@ fn new_list(id: Uuid, row: ClientRow) -> Result<NewList, String> {
     Ok(new)
 }
 
-fn new_item(id: Uuid, row: ClientRow) -> Result<NewItem, String> {
+fn new_item(id: ShoppingItemId, row: ClientRow) -> Result<NewItem, String> {
     // REST names the list in the path; the app, in the row. It may check items off
     // offline before they were ever synced.
     let list_id = field::<Uuid>(&row, "shopping_list_id")?
         .ok_or_else(|| "shopping_list_id: required".to_owned())?;
     let purchased = field::<bool>(&row, "is_purchased")?;
-    let mut new = read::<ItemCreate, ItemCreate>(row)?.into_new(id, list_id);
+    let mut new = read::<ItemCreate, ItemCreate>(row)?.into_new(id, list_id.into());
     new.is_purchased = purchased.unwrap_or(false);
     Ok(new)
 }
@@ -196,8 +199,10 @@ fn field<T: ParseFromJSON>(row: &ClientRow, key: &str) -> Result<Option<T>, Stri
     }
 }
 
-fn row_id(row: &ClientRow) -> Result<Uuid, String> {
-    field::<Uuid>(row, "id")?.ok_or_else(|| "id: required".to_owned())
+fn row_id<Id: From<Uuid>>(row: &ClientRow) -> Result<Id, String> {
+    field::<Uuid>(row, "id")?
+        .map(Into::into)
+        .ok_or_else(|| "id: required".to_owned())
 }
 
 /// The row's `updated_at` as the app last changed it, to report in a conflict; none when
@@ -251,7 +256,7 @@ mod tests {
         };
         let entries = entries(
             RowKind::Todo,
-            Uuid::new_v4(),
+            Uuid::new_v4().into(),
             changes,
             new_todo,
             read::<TodoUpdate, TodoChanges>,

@@ -211,10 +211,11 @@ impl SyncApi {
             changes,
         } = body.0;
         let last_sync = since(last_sync_timestamp);
+        let (caller, household_id) = (auth.caller(), household_id.into());
         let changes = read_changes(household_id, changes);
-        let outcome = sync::apply(&state.db, auth.0.id, household_id, last_sync, changes).await?;
+        let outcome = sync::apply(&state.db, caller, household_id, last_sync, changes).await?;
         let server_timestamp = chrono::Utc::now().timestamp_millis();
-        let feed = feed::changed_since(&state.db, auth.0.id, household_id, last_sync).await?;
+        let feed = feed::changed_since(&state.db, caller, household_id, last_sync).await?;
         Ok(answer(server_timestamp, feed, outcome))
     }
 }

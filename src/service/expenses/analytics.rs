@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::{label, scope, splits_of};
 use crate::{
     db::Db,
-    service::{ServiceError, ServiceResult},
+    domain::ids::{HouseholdId, UserId},
+    service::{ServiceError, ServiceResult, access::Caller},
 };
 
 pub const OWN_ANALYTICS_ONLY: &str = "You can only view your own analytics";
@@ -21,8 +22,8 @@ pub type Breakdown = BTreeMap<String, Money>;
 
 #[derive(Debug)]
 pub struct Analytics {
-    pub user_id: Uuid,
-    pub household_id: Option<Uuid>,
+    pub user_id: UserId,
+    pub household_id: Option<HouseholdId>,
     pub period_start: NaiveDateTime,
     pub period_end: NaiveDateTime,
     /// What the user paid, personal expenses included.
@@ -57,18 +58,19 @@ pub struct PeriodStats {
 }
 
 /// `user_id`'s analytics over the last `months` 30-day periods, in `household_id` or in
-/// every household they are in; only the user themselves (`caller_id`) may see them.
+/// every household they are in; only the user themselves may see them.
 pub async fn analytics(
     db: &Db,
-    caller_id: Uuid,
-    user_id: Uuid,
-    household_id: Option<Uuid>,
+    caller: Caller,
+    user_id: UserId,
+    household_id: Option<HouseholdId>,
     months: u32,
 ) -> ServiceResult<Analytics> {
-    if user_id != caller_id {
+    if user_id != caller.user_id() {
         return Err(ServiceError::Forbidden(OWN_ANALYTICS_ONLY.into()));
     }
-    let households = scope(db, household_id, user_id).await?;
+    let households = scope(db, caller, household_id).await?;
+    let user_id = user_id.uuid();
     let period_end = Utc::now().naive_utc();
     let period_start = period_end - Duration::days(30 * i64::from(months));
     let expenses = db
@@ -103,7 +105,7 @@ pub async fn analytics(
         })
         .collect();
     Ok(Analytics {
-        user_id,
+        user_id: user_id.into(),
         household_id,
         period_start,
         period_end,

@@ -1,32 +1,23 @@
 //! What the AI is told about a household when it suggests chores: its recent expenses
 //! and its open todos. The AI call itself is not the service's.
 
-use chrono::{Duration, Utc};
-use entities::{enums::TodoStatus, expense, todo};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
-
 use super::label;
 use crate::{
     db::{Db, rows},
-    service::{
-        ServiceResult,
-        access::{WhenMissing, membership},
-    },
+    service::{ServiceResult, access::Membership},
 };
+use chrono::{Duration, Utc};
+use entities::{enums::TodoStatus, expense, todo};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// How far back, and how many of each, the prompt mentions: enough to suggest from, short
 /// enough for a prompt.
 const RECENT_DAYS: i64 = 30;
 const AT_MOST: u64 = 20;
 
-/// The prompt's description of `household_id`, for one of its members.
-pub async fn household_context(
-    db: &Db,
-    user_id: Uuid,
-    household_id: Uuid,
-) -> ServiceResult<String> {
-    membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
+/// The prompt's description of the household a member's `membership` is of.
+pub async fn household_context(db: &Db, membership: &Membership) -> ServiceResult<String> {
+    let household_id = membership.household_id().uuid();
     let since = Utc::now().naive_utc() - Duration::days(RECENT_DAYS);
     let (expenses, todos) = db
         .read(|conn| async move {

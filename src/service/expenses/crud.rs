@@ -20,13 +20,18 @@ use crate::{
         bulk::{Params, ids_from},
         once::Part,
     },
-    domain::splits::{equal_shares, sums_to},
+    domain::{
+        ids::{ExpenseId, HouseholdId, UserId},
+        splits::{equal_shares, sums_to},
+    },
     service::{
         ServiceError, ServiceResult,
-        access::{Caller, NOT_A_MEMBER, WhenMissing, membership, scoped_read},
+        access::{
+            Caller, NOT_A_MEMBER, WhenMissing, member_sql as member, membership, scoped_read,
+        },
         page::Page,
         people::People,
-        statements::{self, Set, by_id, done, member, update_once},
+        statements::{self, Set, by_id, done, update_once},
         sync::{RowKind, deletions},
     },
 };
@@ -41,14 +46,14 @@ pub const SPLIT_FOR_A_STRANGER: &str = "Every split must be for a member of this
 /// What one person owes of an expense.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Share {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub amount_owed: Money,
 }
 
 /// An expense to record, with its id (sync brings the client's own).
 pub struct NewExpense {
-    pub id: Uuid,
-    pub household_id: Uuid,
+    pub id: ExpenseId,
+    pub household_id: HouseholdId,
     pub amount: Money,
     pub description: String,
     pub category: ExpenseCategory,
@@ -77,7 +82,7 @@ pub struct ExpenseChanges {
 #[derive(Clone, Copy, Default)]
 pub struct ExpenseFilter {
     /// Only this household's (the caller must be a member); all the caller's otherwise.
-    pub household_id: Option<Uuid>,
+    pub household_id: Option<HouseholdId>,
     pub category: Option<ExpenseCategory>,
     pub is_personal: Option<bool>,
     /// Spent on or after.
@@ -94,16 +99,17 @@ pub struct ExpenseFilter {
 pub async fn create(db: &Db, caller: Caller, new: NewExpense) -> ServiceResult<ExpenseDetail> {
     let household_id = new.household_id;
     let people = members_of(db, household_id).await?;
-    if !people.iter().any(|person| person.id == caller.user_id) {
+    let caller_id = caller.user_id().uuid();
+    if !people.iter().any(|person| person.id == caller_id) {
         return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
     }
-    let members: Vec<Uuid> = people.iter().map(|person| person.id).collect();
-    let (row, splits) = new_rows(new, caller.user_id, &members, Utc::now().naive_utc())?;
+    let members: Vec<UserId> = people.iter().map(|person| person.id.into()).collect();
+    let (row, splits) = new_rows(new, caller.user_id(), &members, Utc::now().naive_utc())?;
     let owing: Vec<Uuid> = splits.iter().map(|split| split.user_id).collect();
     // The same condition on both inserts: in one statement they see the same rows.
     let guard = move |params: &mut Params, claimed: &str| {
-        let household = params.bind(household_id);
-        let member = member(params, &household, caller.user_id);
+        let household = params.bind(household_id.uuid());
+        let member = member(params, &household, caller.user_id());
         let count = params.bind(i64::try_from(owing.len()).unwrap_or(i64::MAX));
         let owing = ids_from(params, owing.clone());
         format!(
@@ -152,8 +158,8 @@ pub async fn create(db: &Db, caller: Caller, new: NewExpense) -> ServiceResult<E
 /// start.
 pub(crate) fn new_rows(
     new: NewExpense,
-    created_by: Uuid,
-    members: &[Uuid],
+    created_by: UserId,
+    members: &[UserId],
     now: NaiveDateTime,
 ) -> ServiceResult<(expense::Model, Vec<expense_split::Model>)> {
     let shares = if new.is_personal {
@@ -162,9 +168,9 @@ pub(crate) fn new_rows(
         shares(&new, members)?
     };
     let row = expense::Model {
-        id: new.id,
-        household_id: new.household_id,
-        created_by,
+        id: new.id.uuid(),
+        household_id: new.household_id.uuid(),
+        created_by: created_by.uuid(),
         amount: new.amount,
         description: new.description,
         category: new.category,
@@ -182,7 +188,7 @@ pub(crate) fn new_rows(
             expense_split::Model {
                 id: Uuid::new_v4(),
                 expense_id: row.id,
-                user_id: share.user_id,
+                user_id: share.user_id.uuid(),
                 amount_owed: share.amount_owed,
                 is_settled: own,
                 settled_at: own.then_some(now),
@@ -196,7 +202,7 @@ pub(crate) fn new_rows(
 /// Who owes what of a shared expense among `members` (in the order they joined): every
 /// member equally, or the given shares, which must add up to the amount and name only
 /// members.
-fn shares(new: &NewExpense, members: &[Uuid]) -> ServiceResult<Vec<Share>> {
+fn shares(new: &NewExpense, members: &[UserId]) -> ServiceResult<Vec<Share>> {
     if new.split_type == SplitType::Equal {
         let equal = equal_shares(new.amount, members.len());
         return Ok(members
@@ -228,7 +234,7 @@ fn shares(new: &NewExpense, members: &[Uuid]) -> ServiceResult<Vec<Share>> {
             .into(),
         ));
     }
-    let members: HashSet<&Uuid> = members.iter().collect();
+    let members: HashSet<&UserId> = members.iter().collect();
     if new.splits.iter().any(|s| !members.contains(&s.user_id)) {
         return Err(ServiceError::Forbidden(SPLIT_FOR_A_STRANGER.into()));
     }
@@ -236,11 +242,11 @@ fn shares(new: &NewExpense, members: &[Uuid]) -> ServiceResult<Vec<Share>> {
 }
 
 /// The expense `id` with its splits, for a member of its household.
-pub async fn get(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<ExpenseDetail> {
+pub async fn get(db: &Db, caller: Caller, id: ExpenseId) -> ServiceResult<ExpenseDetail> {
     let expense = scoped_read::<expense::Entity>(
         db,
         caller,
-        id,
+        id.uuid(),
         expense::Column::HouseholdId,
         EXPENSE_NOT_FOUND,
     )
@@ -249,8 +255,8 @@ pub async fn get(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<ExpenseDeta
 }
 
 /// The caller's expenses, filtered, newest first.
-pub async fn list(db: &Db, user_id: Uuid, filter: ExpenseFilter) -> ServiceResult<Vec<Expense>> {
-    let households = scope(db, filter.household_id, user_id).await?;
+pub async fn list(db: &Db, caller: Caller, filter: ExpenseFilter) -> ServiceResult<Vec<Expense>> {
+    let households = scope(db, caller, filter.household_id).await?;
     let expenses = db
         .read(|conn| {
             let households = households.clone();
@@ -319,12 +325,12 @@ pub(crate) fn changed(
 pub async fn update(
     db: &Db,
     caller: Caller,
-    id: Uuid,
+    id: ExpenseId,
     changes: ExpenseChanges,
 ) -> ServiceResult<expense::Model> {
     use expense::Column as C;
     let now = Utc::now().naive_utc();
-    let updated = update_once::<expense::Entity>(db, id, move |params| {
+    let updated = update_once::<expense::Entity>(db, id.uuid(), move |params| {
         let mut set = Set::default();
         set.some(params, C::Amount, changes.amount);
         set.some(params, C::Description, changes.description);
@@ -347,13 +353,13 @@ pub async fn update(
 
 /// Deletes the caller's own expense `id`, its splits with it, recording the deletion for
 /// sync, in one statement.
-pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
+pub async fn delete(db: &Db, caller: Caller, id: ExpenseId) -> ServiceResult<()> {
     let now = Utc::now().naive_utc();
     let written = db
         .once(
             vec![
                 Box::new(move |params, claimed| {
-                    let id = params.bind(id);
+                    let id = params.bind(id.uuid());
                     let guard = own(params, caller);
                     let rows = format!(
                         "SELECT {EXPENSES}.\"id\", {EXPENSES}.\"household_id\" FROM {EXPENSES} \
@@ -362,7 +368,7 @@ pub async fn delete(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
                     Ok(deletions::record_sql(params, RowKind::Expense, &rows, now))
                 }),
                 Box::new(move |params, claimed| {
-                    let id = params.bind(id);
+                    let id = params.bind(id.uuid());
                     let guard = own(params, caller);
                     Ok(format!(
                         "DELETE FROM {EXPENSES} WHERE {EXPENSES}.\"id\" = {id} AND {guard} \
@@ -390,9 +396,9 @@ const EXPENSES: &str = "\"expenses\"";
 /// Conditions on the row of the expenses table: the caller created it and is a member of
 /// its household (a creator who has left it may not change it).
 fn own(params: &mut Params, caller: Caller) -> String {
-    let creator = params.bind(caller.user_id);
+    let creator = params.bind(caller.user_id().uuid());
     let household = format!("{EXPENSES}.\"household_id\"");
-    let member = member(params, &household, caller.user_id);
+    let member = member(params, &household, caller.user_id());
     format!("{EXPENSES}.\"created_by\" = {creator} AND {member}")
 }
 
@@ -400,21 +406,21 @@ fn own(params: &mut Params, caller: Caller) -> String {
 /// none, or it is not theirs (the creator check comes before the membership one, so that
 /// every other caller, member or not, is told the same "Only the creator …"), or they are
 /// no member of its household any more.
-async fn why_not_own(db: &Db, caller: Caller, id: Uuid, action: &str) -> ServiceError {
+async fn why_not_own(db: &Db, caller: Caller, id: ExpenseId, action: &str) -> ServiceError {
     let found = db
-        .read(|conn| async move { expense::Entity::find_by_id(id).one(&conn).await })
+        .read(|conn| async move { expense::Entity::find_by_id(id.uuid()).one(&conn).await })
         .await;
     match found {
         Err(err) => err.into(),
         Ok(None) => ServiceError::NotFound(EXPENSE_NOT_FOUND.into()),
-        Ok(Some(expense)) if expense.created_by != caller.user_id => {
+        Ok(Some(expense)) if expense.created_by != caller.user_id().uuid() => {
             ServiceError::Forbidden(only_the_creator_can(action).into())
         }
         Ok(Some(expense)) => {
             match membership(
                 db,
-                expense.household_id,
-                caller.user_id,
+                caller,
+                expense.household_id.into(),
                 WhenMissing::Forbidden,
             )
             .await
@@ -435,11 +441,16 @@ mod tests {
         members,
     };
 
-    fn share(user_id: Uuid, amount: &str) -> Share {
+    fn share(caller: Caller, amount: &str) -> Share {
         Share {
-            user_id,
+            user_id: caller.user_id(),
             amount_owed: money(amount),
         }
+    }
+
+    /// The user's id, as a split names them.
+    fn id(caller: Caller) -> Uuid {
+        caller.user_id().uuid()
     }
 
     /// Each split of `detail` as (who, owed, settled), by who (splits made together have no
@@ -477,19 +488,19 @@ mod tests {
     #[tokio::test]
     async fn equal_shares_give_leftover_cents_to_the_first_to_join_and_settle_the_payers_own() {
         let f = flat().await;
-        let created = create(&f.db, Caller::user(f.max), new_expense(f.id, "100.00"))
+        let created = create(&f.db, f.max, new_expense(f.id, "100.00"))
             .await
             .expect("create");
         assert_eq!(
             owed(&created),
             sorted([
-                (f.olive, money("33.34"), false),
-                (f.max, money("33.33"), true),
-                (f.lou, money("33.33"), false),
+                (id(f.olive), money("33.34"), false),
+                (id(f.max), money("33.33"), true),
+                (id(f.lou), money("33.33"), false),
             ])
         );
         for split in created.splits.iter().map(|s| &s.model) {
-            let payers = split.user_id == f.max;
+            let payers = split.user_id == id(f.max);
             let settled_at = payers.then_some(created.expense.model.created_at);
             assert_eq!(split.settled_at, settled_at);
         }
@@ -502,7 +513,7 @@ mod tests {
     #[tokio::test]
     async fn custom_shares_are_required_and_must_sum_to_the_amount() {
         let f = flat().await;
-        let me = Caller::user(f.olive);
+        let me = f.olive;
         let mut missing = new_expense(f.id, "100");
         missing.split_type = SplitType::Custom;
         assert_eq!(
@@ -524,8 +535,8 @@ mod tests {
         assert_eq!(
             owed(&created),
             sorted([
-                (f.max, money("60.01"), false),
-                (f.lou, money("39.99"), false)
+                (id(f.max), money("60.01"), false),
+                (id(f.lou), money("39.99"), false)
             ])
         );
     }
@@ -535,7 +546,7 @@ mod tests {
     #[tokio::test]
     async fn percentage_shares_must_sum_to_the_amount_not_to_a_hundred() {
         let f = flat().await;
-        let me = Caller::user(f.olive);
+        let me = f.olive;
         let mut percents = new_expense(f.id, "50");
         percents.split_type = SplitType::Percentage;
         percents.splits = vec![share(f.olive, "50"), share(f.max, "50")];
@@ -549,7 +560,10 @@ mod tests {
         let created = create(&f.db, me, amounts).await.expect("create");
         assert_eq!(
             owed(&created),
-            sorted([(f.olive, money("25"), true), (f.max, money("25"), false)])
+            sorted([
+                (id(f.olive), money("25"), true),
+                (id(f.max), money("25"), false)
+            ])
         );
     }
 
@@ -560,7 +574,7 @@ mod tests {
         let mut new = new_expense(f.id, "100");
         new.split_type = SplitType::Custom;
         new.splits = vec![share(f.olive, "50"), share(stranger, "50")];
-        let refused = create(&f.db, Caller::user(f.olive), new).await;
+        let refused = create(&f.db, f.olive, new).await;
         assert!(matches!(&refused, Err(ServiceError::Forbidden(_))));
         assert_eq!(refusal(refused), SPLIT_FOR_A_STRANGER);
         assert_eq!(expense_count(&f).await, 0);
@@ -572,9 +586,7 @@ mod tests {
         let mut new = new_expense(f.id, "12.50");
         new.is_personal = true;
         new.split_type = SplitType::Custom;
-        let created = create(&f.db, Caller::user(f.lou), new)
-            .await
-            .expect("create");
+        let created = create(&f.db, f.lou, new).await.expect("create");
         assert!(created.splits.is_empty());
     }
 
@@ -582,7 +594,7 @@ mod tests {
     async fn only_members_record_expenses() {
         let f = flat().await;
         let outsider = crate::service::testing::user(&f.db, "ivan").await;
-        let refused = create(&f.db, Caller::user(outsider), new_expense(f.id, "1")).await;
+        let refused = create(&f.db, outsider, new_expense(f.id, "1")).await;
         assert!(matches!(refused, Err(ServiceError::Forbidden(_))));
         assert_eq!(expense_count(&f).await, 0);
     }
@@ -590,30 +602,33 @@ mod tests {
     #[tokio::test]
     async fn only_the_creator_updates_or_deletes() {
         let f = flat().await;
-        let (olive, max) = (Caller::user(f.olive), Caller::user(f.max));
-        let id = create(&f.db, olive, new_expense(f.id, "30"))
+        let (olive, max) = (f.olive, f.max);
+        let expense = create(&f.db, olive, new_expense(f.id, "30"))
             .await
             .expect("create")
             .expense
             .model
-            .id;
+            .id
+            .into();
         let rename = || ExpenseChanges {
             description: Some("Gas bill".to_owned()),
             ..ExpenseChanges::default()
         };
         assert_eq!(
-            refusal(update(&f.db, max, id, rename()).await),
+            refusal(update(&f.db, max, expense, rename()).await),
             "Only the creator can update this expense"
         );
         assert_eq!(
-            refusal(delete(&f.db, max, id).await),
+            refusal(delete(&f.db, max, expense).await),
             "Only the creator can delete this expense"
         );
-        let changed = update(&f.db, olive, id, rename()).await.expect("update");
+        let changed = update(&f.db, olive, expense, rename())
+            .await
+            .expect("update");
         assert_eq!(changed.description, "Gas bill");
         assert_eq!(changed.amount, money("30"));
-        delete(&f.db, olive, id).await.expect("delete");
-        let gone = get(&f.db, olive, id).await;
+        delete(&f.db, olive, expense).await.expect("delete");
+        let gone = get(&f.db, olive, expense).await;
         assert!(matches!(gone, Err(ServiceError::NotFound(_))));
         let splits = expense_split::Entity::find()
             .all(f.db.connection())
@@ -625,15 +640,15 @@ mod tests {
     #[tokio::test]
     async fn a_creator_who_left_no_longer_changes_their_expense() {
         let f = flat().await;
-        let max = Caller::user(f.max);
-        let id = create(&f.db, max, new_expense(f.id, "30"))
+        let expense = create(&f.db, f.max, new_expense(f.id, "30"))
             .await
             .expect("create")
             .expense
             .model
-            .id;
-        members::leave(&f.db, f.id, f.max).await.expect("leave");
-        let refused = delete(&f.db, max, id).await;
+            .id
+            .into();
+        members::leave(&f.db, f.max, f.id).await.expect("leave");
+        let refused = delete(&f.db, f.max, expense).await;
         assert!(matches!(refused, Err(ServiceError::Forbidden(_))));
     }
 }

@@ -18,10 +18,10 @@ use uuid::Uuid;
 
 use super::{
     ServiceError, ServiceResult,
-    access::{WhenMissing, membership},
+    access::{Caller, WhenMissing, membership},
     people::People,
 };
-use crate::db::Db;
+use crate::{db::Db, domain::ids::HouseholdId};
 
 pub use analytics::{Analytics, PeriodStats, analytics};
 pub use context::household_context;
@@ -30,7 +30,7 @@ pub use crud::{
     update,
 };
 pub(crate) use crud::{changed, new_rows, only_the_creator_can};
-pub use settlement::{settle, settle_in};
+pub use settlement::settle;
 pub use summary::{Balance, HouseholdSummary, summary};
 
 pub const EXPENSE_NOT_FOUND: &str = "Expense not found";
@@ -82,12 +82,12 @@ async fn splits_in<C: ConnectionTrait>(
 
 /// A household's members as users, in the order they joined: equal shares follow this
 /// order, so the first to join get the leftover cents.
-async fn members_of(db: &Db, household_id: Uuid) -> ServiceResult<Vec<user::Model>> {
+async fn members_of(db: &Db, household_id: HouseholdId) -> ServiceResult<Vec<user::Model>> {
     Ok(db
         .read(|conn| async move {
             user::Entity::find()
                 .inner_join(household_member::Entity)
-                .filter(household_member::Column::HouseholdId.eq(household_id))
+                .filter(household_member::Column::HouseholdId.eq(household_id.uuid()))
                 .order_by_asc(household_member::Column::JoinedAt)
                 .order_by_asc(household_member::Column::Id)
                 .all(&conn)
@@ -98,11 +98,16 @@ async fn members_of(db: &Db, household_id: Uuid) -> ServiceResult<Vec<user::Mode
 
 /// The households a listing covers: the one asked for (the caller must be a member), or
 /// every household the caller is in.
-async fn scope(db: &Db, household_id: Option<Uuid>, user_id: Uuid) -> ServiceResult<Vec<Uuid>> {
+async fn scope(
+    db: &Db,
+    caller: Caller,
+    household_id: Option<HouseholdId>,
+) -> ServiceResult<Vec<Uuid>> {
     if let Some(id) = household_id {
-        membership(db, id, user_id, WhenMissing::Forbidden).await?;
-        return Ok(vec![id]);
+        membership(db, caller, id, WhenMissing::Forbidden).await?;
+        return Ok(vec![id.uuid()]);
     }
+    let user_id = caller.user_id().uuid();
     Ok(db
         .read(|conn| async move {
             household_member::Entity::find()
@@ -176,7 +181,9 @@ mod fixtures {
     use super::NewExpense;
     use crate::{
         db::Db,
+        domain::ids::HouseholdId,
         service::{
+            access::Caller,
             households::{self, Joiner},
             testing::{invite, memory_db, user},
         },
@@ -185,10 +192,10 @@ mod fixtures {
     /// Olive (owner), Max and Lou, who joined in that order.
     pub struct Flat {
         pub db: Db,
-        pub id: Uuid,
-        pub olive: Uuid,
-        pub max: Uuid,
-        pub lou: Uuid,
+        pub id: HouseholdId,
+        pub olive: Caller,
+        pub max: Caller,
+        pub lou: Caller,
     }
 
     pub async fn flat() -> Flat {
@@ -199,17 +206,19 @@ mod fixtures {
             .expect("create");
         let mut joined = Vec::new();
         for name in ["max", "lou"] {
-            let id = user(&db, name).await;
+            let caller = user(&db, name).await;
             let token = invite(&db, flat.id, olive, None, Duration::days(1)).await;
             let email = format!("{name}@example.com");
-            households::join(&db, Joiner { id, email: &email }, token)
-                .await
-                .expect("join");
-            joined.push(id);
+            let joiner = Joiner {
+                caller,
+                email: &email,
+            };
+            households::join(&db, joiner, token).await.expect("join");
+            joined.push(caller);
         }
         Flat {
             db,
-            id: flat.id,
+            id: flat.id.into(),
             olive,
             max: joined[0],
             lou: joined[1],
@@ -221,9 +230,9 @@ mod fixtures {
     }
 
     /// A shared expense of `amount`, split equally.
-    pub fn new_expense(household_id: Uuid, amount: &str) -> NewExpense {
+    pub fn new_expense(household_id: HouseholdId, amount: &str) -> NewExpense {
         NewExpense {
-            id: Uuid::new_v4(),
+            id: Uuid::new_v4().into(),
             household_id,
             amount: money(amount),
             description: "Groceries".to_owned(),

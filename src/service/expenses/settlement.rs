@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{EXPENSE_NOT_FOUND, SPLITS_NOT_FOUND};
 use crate::{
     db::{Db, Txn},
+    domain::ids::{ExpenseId, SplitId},
     service::{
         ServiceError, ServiceResult,
         access::{Caller, scoped_row},
@@ -15,32 +16,33 @@ use crate::{
 };
 
 /// Settles the splits `split_ids` of expense `expense_id`, for a member of its household;
-/// answers the ids this call settled (ones already settled are left out).
+/// answers the ids this call settled (ones already settled are left out). Not found, and
+/// nothing settled, unless every id names a split of the expense.
 pub async fn settle(
     db: &Db,
     caller: Caller,
-    expense_id: Uuid,
-    split_ids: Vec<Uuid>,
-) -> ServiceResult<Vec<Uuid>> {
-    db.write(|txn| Box::pin(settle_in(txn, caller, expense_id, split_ids)))
+    expense_id: ExpenseId,
+    split_ids: Vec<SplitId>,
+) -> ServiceResult<Vec<SplitId>> {
+    db.write(|txn| Box::pin(settle_splits(txn, caller, expense_id, split_ids)))
         .await
 }
 
-/// Not found, and nothing settled, unless every id names a split of the expense.
-pub async fn settle_in(
+async fn settle_splits(
     txn: &Txn,
     caller: Caller,
-    expense_id: Uuid,
-    mut split_ids: Vec<Uuid>,
-) -> ServiceResult<Vec<Uuid>> {
+    expense_id: ExpenseId,
+    split_ids: Vec<SplitId>,
+) -> ServiceResult<Vec<SplitId>> {
     let expense = scoped_row::<expense::Entity, _>(
         txn,
         caller,
-        expense_id,
+        expense_id.uuid(),
         expense::Column::HouseholdId,
         EXPENSE_NOT_FOUND,
     )
     .await?;
+    let mut split_ids: Vec<Uuid> = split_ids.into_iter().map(SplitId::uuid).collect();
     split_ids.sort_unstable();
     split_ids.dedup();
     let found = expense_split::Entity::find()
@@ -63,7 +65,7 @@ pub async fn settle_in(
         .filter(expense_split::Column::IsSettled.eq(false))
         .exec_with_returning(txn)
         .await?;
-    Ok(settled.into_iter().map(|s| s.id).collect())
+    Ok(settled.into_iter().map(|s| s.id.into()).collect())
 }
 
 #[cfg(test)]
@@ -76,19 +78,20 @@ mod tests {
 
     /// Olive's expense of 90 split equally: her own split settled, Max's and Lou's not.
     async fn groceries(f: &Flat) -> ExpenseDetail {
-        create(&f.db, Caller::user(f.olive), new_expense(f.id, "90"))
+        create(&f.db, f.olive, new_expense(f.id, "90"))
             .await
             .expect("create")
     }
 
-    /// The id of `user_id`'s split of `expense`.
-    fn split_of(expense: &ExpenseDetail, user_id: Uuid) -> Uuid {
+    /// The id of `caller`'s split of `expense`.
+    fn split_of(expense: &ExpenseDetail, caller: Caller) -> SplitId {
+        let user_id = caller.user_id().uuid();
         let split = expense.splits.iter().find(|s| s.model.user_id == user_id);
-        split.expect("a split for every member").model.id
+        split.expect("a split for every member").model.id.into()
     }
 
-    async fn settled(f: &Flat, split_id: Uuid) -> bool {
-        expense_split::Entity::find_by_id(split_id)
+    async fn settled(f: &Flat, split_id: SplitId) -> bool {
+        expense_split::Entity::find_by_id(split_id.uuid())
             .one(f.db.connection())
             .await
             .expect("read")
@@ -100,9 +103,9 @@ mod tests {
     async fn settling_marks_each_split_once() {
         let f = flat().await;
         let expense = groceries(&f).await;
-        let id = expense.expense.model.id;
+        let id = expense.expense.model.id.into();
         let (olives, maxs) = (split_of(&expense, f.olive), split_of(&expense, f.max));
-        let lou = Caller::user(f.lou);
+        let lou = f.lou;
         let first = settle(&f.db, lou, id, vec![maxs, maxs, olives])
             .await
             .expect("settle");
@@ -117,14 +120,8 @@ mod tests {
         let f = flat().await;
         let expense = groceries(&f).await;
         let maxs = split_of(&expense, f.max);
-        let split_ids = vec![maxs, Uuid::new_v4()];
-        let refused = settle(
-            &f.db,
-            Caller::user(f.max),
-            expense.expense.model.id,
-            split_ids,
-        )
-        .await;
+        let split_ids = vec![maxs, uuid::Uuid::new_v4().into()];
+        let refused = settle(&f.db, f.max, expense.expense.model.id.into(), split_ids).await;
         assert!(
             matches!(&refused, Err(ServiceError::NotFound(why)) if why == SPLITS_NOT_FOUND),
             "{refused:?}"
@@ -138,13 +135,7 @@ mod tests {
         let expense = groceries(&f).await;
         let outsider = crate::service::testing::user(&f.db, "ivan").await;
         let maxs = split_of(&expense, f.max);
-        let refused = settle(
-            &f.db,
-            Caller::user(outsider),
-            expense.expense.model.id,
-            vec![maxs],
-        )
-        .await;
+        let refused = settle(&f.db, outsider, expense.expense.model.id.into(), vec![maxs]).await;
         assert!(matches!(refused, Err(ServiceError::Forbidden(_))));
         assert!(!settled(&f, maxs).await);
     }

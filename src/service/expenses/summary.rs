@@ -10,7 +10,11 @@ use uuid::Uuid;
 use super::members_of;
 use crate::{
     db::Db,
-    service::{ServiceError, ServiceResult, access::NOT_A_MEMBER},
+    domain::ids::HouseholdId,
+    service::{
+        ServiceError, ServiceResult,
+        access::{Caller, NOT_A_MEMBER},
+    },
 };
 
 /// What a member paid for the household and what they owe of it.
@@ -30,7 +34,7 @@ impl Balance {
 
 #[derive(Debug)]
 pub struct HouseholdSummary {
-    pub household_id: Uuid,
+    pub household_id: HouseholdId,
     pub total: Money,
     pub settled: Money,
     pub pending: Money,
@@ -44,18 +48,21 @@ pub struct HouseholdSummary {
 /// its splits. Sums are made here, exact: SQLite would sum amounts through floats.
 pub async fn summary(
     db: &Db,
-    user_id: Uuid,
-    household_id: Uuid,
+    caller: Caller,
+    household_id: HouseholdId,
 ) -> ServiceResult<HouseholdSummary> {
     let members = members_of(db, household_id).await?;
-    if !members.iter().any(|member| member.id == user_id) {
+    if !members
+        .iter()
+        .any(|member| member.id == caller.user_id().uuid())
+    {
         return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
     }
     let rows: Vec<SplitOfExpense> = db
         .read(|conn| async move {
             expense::Entity::find()
                 .left_join(expense_split::Entity)
-                .filter(expense::Column::HouseholdId.eq(household_id))
+                .filter(expense::Column::HouseholdId.eq(household_id.uuid()))
                 .filter(expense::Column::IsPersonal.eq(false))
                 .select_only()
                 .column(expense::Column::Id)
@@ -114,7 +121,6 @@ mod tests {
     use super::*;
     use crate::service::{
         ServiceError,
-        access::Caller,
         expenses::{
             create,
             fixtures::{flat, money, new_expense},
@@ -124,14 +130,12 @@ mod tests {
     #[tokio::test]
     async fn balances_are_paid_minus_owed_over_shared_expenses() {
         let f = flat().await;
-        create(&f.db, Caller::user(f.olive), new_expense(f.id, "90"))
+        create(&f.db, f.olive, new_expense(f.id, "90"))
             .await
             .expect("shared");
         let mut personal = new_expense(f.id, "40");
         personal.is_personal = true;
-        create(&f.db, Caller::user(f.max), personal)
-            .await
-            .expect("personal");
+        create(&f.db, f.max, personal).await.expect("personal");
         let summary = summary(&f.db, f.lou, f.id).await.expect("summary");
         assert_eq!(
             (
@@ -150,9 +154,9 @@ mod tests {
         assert_eq!(
             nets,
             [
-                (f.olive, money("60")),
-                (f.max, money("-30")),
-                (f.lou, money("-30"))
+                (f.olive.user_id().uuid(), money("60")),
+                (f.max.user_id().uuid(), money("-30")),
+                (f.lou.user_id().uuid(), money("-30"))
             ]
         );
     }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::CATEGORY_EXISTS;
 use crate::{
     db::{Db, Txn},
+    domain::ids::{HouseholdId, UserId},
     service::{
         ServiceError, ServiceResult,
         access::{Caller, WhenMissing, membership, require_member},
@@ -47,32 +48,33 @@ pub struct NewCategory {
     pub name: String,
     pub icon: Option<String>,
     pub color: Option<String>,
-    pub household_id: Option<Uuid>,
+    pub household_id: Option<HouseholdId>,
 }
 
 /// The categories without a household that `user_id` sees: the shared ones and their own,
 /// never another user's.
-fn without_household_for(user_id: Uuid) -> Condition {
+fn without_household_for(user_id: UserId) -> Condition {
     let others = owner::Entity::find()
         .select_only()
         .column(owner::Column::CategoryId)
-        .filter(owner::Column::UserId.ne(user_id))
+        .filter(owner::Column::UserId.ne(user_id.uuid()))
         .into_query();
     Condition::all()
         .add(item_category::Column::HouseholdId.is_null())
         .add(item_category::Column::Id.not_in_subquery(others))
 }
 
-/// The shared categories and the caller's own, and the household's when one is given, by
-/// name.
+/// The shared categories and the caller's own, and the household's when one is given (the
+/// caller must be a member), by name.
 pub async fn categories(
     db: &Db,
-    user_id: Uuid,
-    household_id: Option<Uuid>,
+    caller: Caller,
+    household_id: Option<HouseholdId>,
 ) -> ServiceResult<Vec<item_category::Model>> {
     if let Some(household_id) = household_id {
-        membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
+        membership(db, caller, household_id, WhenMissing::Forbidden).await?;
     }
+    let (user_id, household_id) = (caller.user_id(), household_id.map(HouseholdId::uuid));
     Ok(db
         .read(|conn| async move {
             let mut scope = Condition::any().add(without_household_for(user_id));
@@ -93,16 +95,17 @@ pub async fn categories(
 /// categories and their own).
 pub async fn create_category(
     db: &Db,
-    user_id: Uuid,
+    caller: Caller,
     new: NewCategory,
 ) -> ServiceResult<item_category::Model> {
+    let user_id = caller.user_id();
     db.write(|txn| {
         Box::pin(async move {
             match new.household_id {
                 Some(household_id) => {
                     // A household's names are unique by `uq_category_name_household` (see
                     // `constraints`).
-                    require_member(txn, Caller::user(user_id), household_id).await?;
+                    require_member(txn, caller, household_id).await?;
                 }
                 None => refuse_a_taken_name(txn, user_id, &new.name).await?,
             }
@@ -111,7 +114,7 @@ pub async fn create_category(
                 name: Set(new.name),
                 icon: Set(new.icon),
                 color: Set(new.color),
-                household_id: Set(new.household_id),
+                household_id: Set(new.household_id.map(HouseholdId::uuid)),
                 created_at: Set(Utc::now().naive_utc()),
             }
             .insert(txn)
@@ -119,7 +122,7 @@ pub async fn create_category(
             if category.household_id.is_none() {
                 owner::ActiveModel {
                     category_id: Set(category.id),
-                    user_id: Set(user_id),
+                    user_id: Set(user_id.uuid()),
                 }
                 .insert(txn)
                 .await?;
@@ -133,7 +136,7 @@ pub async fn create_category(
 /// Refused when `user_id` sees a category named `name` without a household. NULL
 /// households never collide in the schema's unique constraint, so the user is held to
 /// the end of the transaction: two such creations of theirs at once take turns.
-async fn refuse_a_taken_name(txn: &Txn, user_id: Uuid, name: &str) -> ServiceResult<()> {
+async fn refuse_a_taken_name(txn: &Txn, user_id: UserId, name: &str) -> ServiceResult<()> {
     hold_user(txn, user_id).await?;
     let duplicate = item_category::Entity::find()
         .filter(item_category::Column::Name.eq(name))

@@ -4,18 +4,20 @@
 
 use chrono::{NaiveDateTime, Utc};
 use entities::{money::Money, shopping_list, shopping_list_item};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use uuid::Uuid;
+use sea_orm::EntityTrait;
 
-use super::{ITEM_NOT_FOUND, lists::list_read};
+use super::{
+    ITEM_NOT_FOUND,
+    lists::{ItemFilter, items_of, list_read},
+};
 use crate::{
-    db::{Db, bulk::Params, rows},
+    db::{Db, bulk::Params},
+    domain::ids::{ShoppingItemId, ShoppingListId, UserId},
     service::{
         ServiceError, ServiceResult,
-        access::{Caller, NOT_ASSIGNABLE, scoped_read, while_member_of_row},
-        page::Page,
+        access::{Caller, NOT_ASSIGNABLE, member_of_list_sql as member_of_list, scoped_read},
         patch::Patch,
-        statements::{Set, done, insert_once, member_of_list, update_once},
+        statements::{Set, done, insert_once, update_once},
         sync::{RowKind, deletions},
     },
 };
@@ -23,15 +25,15 @@ use crate::{
 /// An item to create, with its id (sync brings the client's own, and items already
 /// purchased).
 pub struct NewItem {
-    pub id: Uuid,
-    pub shopping_list_id: Uuid,
+    pub id: ShoppingItemId,
+    pub shopping_list_id: ShoppingListId,
     pub name: String,
     pub quantity: f64,
     pub unit: Option<String>,
     pub category: Option<String>,
     /// Checked off by the caller as it is created.
     pub is_purchased: bool,
-    pub assigned_to_id: Option<Uuid>,
+    pub assigned_to_id: Option<UserId>,
     pub price: Option<Money>,
     pub notes: Option<String>,
     pub is_recurring: bool,
@@ -49,7 +51,7 @@ pub struct ItemChanges {
     pub category: Patch<String>,
     /// Who checked the item off, and when, follow it.
     pub is_purchased: Option<bool>,
-    pub assigned_to_id: Patch<Uuid>,
+    pub assigned_to_id: Patch<UserId>,
     pub price: Patch<Money>,
     pub notes: Patch<String>,
     pub is_recurring: Option<bool>,
@@ -62,24 +64,19 @@ pub struct ItemChanges {
 /// an item of a list, when a missing list is told apart from an item the list lacks.
 #[derive(Clone, Copy, Debug)]
 pub enum ItemRef {
-    Id(Uuid),
-    InList { list_id: Uuid, item_id: Uuid },
+    Id(ShoppingItemId),
+    InList {
+        list_id: ShoppingListId,
+        item_id: ShoppingItemId,
+    },
 }
 
 impl ItemRef {
-    fn id(self) -> Uuid {
+    fn id(self) -> ShoppingItemId {
         match self {
             ItemRef::Id(id) | ItemRef::InList { item_id: id, .. } => id,
         }
     }
-}
-
-/// Which of a list's items to answer.
-#[derive(Clone, Debug, Default)]
-pub struct ItemFilter {
-    pub category: Option<String>,
-    pub is_purchased: Option<bool>,
-    pub page: Page,
 }
 
 /// Adds `new` to its list for a member of the list's household, in one statement.
@@ -88,11 +85,11 @@ pub async fn create_item(
     caller: Caller,
     new: NewItem,
 ) -> ServiceResult<shopping_list_item::Model> {
-    let row = new_row(new, caller.user_id, Utc::now().naive_utc());
-    let (list_id, assignee) = (row.shopping_list_id, row.assigned_to_id);
+    let (list_id, assignee) = (new.shopping_list_id, new.assigned_to_id);
+    let row = new_row(new, caller.user_id(), Utc::now().naive_utc());
     let written = insert_once(db, row.id, row.clone(), move |params| {
-        let list = params.bind(list_id);
-        let mut guard = vec![member_of_list(params, &list, caller.user_id)];
+        let list = params.bind(list_id.uuid());
+        let mut guard = vec![member_of_list(params, &list, caller.user_id())];
         if let Some(assignee) = assignee {
             guard.push(member_of_list(params, &list, assignee));
         }
@@ -109,12 +106,12 @@ pub async fn create_item(
 /// The row `new` makes, created (and checked off, if it says so) by `created_by` at `now`.
 pub(crate) fn new_row(
     new: NewItem,
-    created_by: Uuid,
+    created_by: UserId,
     now: NaiveDateTime,
 ) -> shopping_list_item::Model {
     let mut row = shopping_list_item::Model {
-        id: new.id,
-        shopping_list_id: new.shopping_list_id,
+        id: new.id.uuid(),
+        shopping_list_id: new.shopping_list_id.uuid(),
         name: new.name,
         quantity: new.quantity,
         unit: new.unit,
@@ -122,7 +119,7 @@ pub(crate) fn new_row(
         is_purchased: false,
         checked_off_by: None,
         checked_off_at: None,
-        assigned_to_id: new.assigned_to_id,
+        assigned_to_id: new.assigned_to_id.map(UserId::uuid),
         price: new.price,
         notes: new.notes,
         is_recurring: new.is_recurring,
@@ -130,7 +127,7 @@ pub(crate) fn new_row(
         recurring_until: new.recurring_until,
         last_recurring_date: None,
         position: new.position,
-        created_by,
+        created_by: created_by.uuid(),
         created_at: now,
         updated_at: now,
     };
@@ -142,7 +139,7 @@ pub(crate) fn new_row(
 pub(crate) fn changed(
     current: &shopping_list_item::Model,
     changes: ItemChanges,
-    by: Uuid,
+    by: UserId,
     now: NaiveDateTime,
 ) -> shopping_list_item::Model {
     let mut row = current.clone();
@@ -163,7 +160,10 @@ pub(crate) fn changed(
     }
     changes.unit.apply(&mut row.unit);
     changes.category.apply(&mut row.category);
-    changes.assigned_to_id.apply(&mut row.assigned_to_id);
+    changes
+        .assigned_to_id
+        .map(UserId::uuid)
+        .apply(&mut row.assigned_to_id);
     changes.price.apply(&mut row.price);
     changes.notes.apply(&mut row.notes);
     changes.recurring_pattern.apply(&mut row.recurring_pattern);
@@ -177,7 +177,7 @@ pub(crate) fn changed(
 pub async fn items(
     db: &Db,
     caller: Caller,
-    list_id: Uuid,
+    list_id: ShoppingListId,
     filter: ItemFilter,
 ) -> ServiceResult<Vec<shopping_list_item::Model>> {
     let items = items_of(db, caller, list_id, filter).await?;
@@ -199,14 +199,14 @@ pub async fn update_item(
     use shopping_list_item::Column as C;
     let now = Utc::now().naive_utc();
     let assignee = changes.assigned_to_id.value().copied();
-    let updated = update_once::<shopping_list_item::Entity>(db, item.id(), move |params| {
+    let updated = update_once::<shopping_list_item::Entity>(db, item.id().uuid(), move |params| {
         let mut set = Set::default();
         set.some(params, C::Name, changes.name);
         set.some(params, C::Quantity, changes.quantity);
         match changes.is_purchased {
             // Checked off again, it keeps who did it first.
             Some(true) => {
-                let (by, at) = (params.bind(caller.user_id), params.bind(now));
+                let (by, at) = (params.bind(caller.user_id().uuid()), params.bind(now));
                 set.raw(
                     C::CheckedOffBy,
                     format!("CASE WHEN {ITEMS}.\"is_purchased\" THEN {ITEMS}.\"checked_off_by\" ELSE {by} END"),
@@ -228,7 +228,11 @@ pub async fn update_item(
         set.some(params, C::Position, changes.position);
         set.patch(params, C::Unit, changes.unit);
         set.patch(params, C::Category, changes.category);
-        set.patch(params, C::AssignedToId, changes.assigned_to_id);
+        set.patch(
+            params,
+            C::AssignedToId,
+            changes.assigned_to_id.map(UserId::uuid),
+        );
         set.patch(params, C::Price, changes.price);
         set.patch(params, C::Notes, changes.notes);
         set.patch(params, C::RecurringPattern, changes.recurring_pattern);
@@ -295,14 +299,14 @@ const ITEMS: &str = "\"shopping_list_items\"";
 /// Conditions on the row of the items table: it is the item `item` names, and the caller
 /// is a member of its list's household.
 fn reachable(params: &mut Params, item: ItemRef, caller: Caller) -> Vec<String> {
-    let id = params.bind(item.id());
+    let id = params.bind(item.id().uuid());
     let mut guard = vec![format!("{ITEMS}.\"id\" = {id}")];
     if let ItemRef::InList { list_id, .. } = item {
-        let list = params.bind(list_id);
+        let list = params.bind(list_id.uuid());
         guard.push(format!("{ITEMS}.\"shopping_list_id\" = {list}"));
     }
     let list = format!("{ITEMS}.\"shopping_list_id\"");
-    guard.push(member_of_list(params, &list, caller.user_id));
+    guard.push(member_of_list(params, &list, caller.user_id()));
     guard
 }
 
@@ -311,12 +315,12 @@ fn reachable(params: &mut Params, item: ItemRef, caller: Caller) -> Vec<String> 
 fn mark_purchased(
     item: &mut shopping_list_item::Model,
     purchased: bool,
-    by: Uuid,
+    by: UserId,
     at: NaiveDateTime,
 ) {
     match (purchased, item.is_purchased) {
         (true, false) => {
-            item.checked_off_by = Some(by);
+            item.checked_off_by = Some(by.uuid());
             item.checked_off_at = Some(at);
         }
         (false, _) => {
@@ -339,7 +343,7 @@ async fn item_read(
     if let ItemRef::InList { list_id, .. } = item {
         list_read(db, caller, list_id).await?;
     }
-    let item_id = item.id();
+    let item_id = item.id().uuid();
     let found = db
         .read(|conn| async move {
             shopping_list_item::Entity::find_by_id(item_id)
@@ -349,7 +353,9 @@ async fn item_read(
         .await?
         .ok_or_else(not_found)?;
     match item {
-        ItemRef::InList { list_id, .. } if found.shopping_list_id != list_id => Err(not_found()),
+        ItemRef::InList { list_id, .. } if found.shopping_list_id != list_id.uuid() => {
+            Err(not_found())
+        }
         // Named by its id alone, an item whose list is out of reach is not found.
         _ => {
             scoped_read::<shopping_list::Entity>(
@@ -365,56 +371,21 @@ async fn item_read(
     }
 }
 
-/// Unpurchased first, then by position, then oldest first; then the id, so that pages of a
-/// list neither skip nor repeat an item.
-fn item_order(item: &shopping_list_item::Model) -> (bool, i32, NaiveDateTime, Uuid) {
-    (item.is_purchased, item.position, item.created_at, item.id)
-}
-
-/// The items of `list_id` the filter keeps, in list order, while the caller may see the
-/// list (none otherwise).
-pub(super) async fn items_of(
-    db: &Db,
-    caller: Caller,
-    list_id: Uuid,
-    filter: ItemFilter,
-) -> ServiceResult<Vec<shopping_list_item::Model>> {
-    let mut items = db
-        .read(|conn| {
-            let category = filter.category.clone();
-            async move {
-                let mut query = shopping_list_item::Entity::find()
-                    .filter(shopping_list_item::Column::ShoppingListId.eq(list_id))
-                    .filter(while_member_of_row(
-                        shopping_list::Column::Id,
-                        list_id,
-                        shopping_list::Column::HouseholdId,
-                        caller,
-                    ));
-                if let Some(category) = category {
-                    query = query.filter(shopping_list_item::Column::Category.eq(category));
-                }
-                if let Some(purchased) = filter.is_purchased {
-                    query = query.filter(shopping_list_item::Column::IsPurchased.eq(purchased));
-                }
-                rows::all(query, &conn).await
-            }
-        })
-        .await?;
-    items.sort_by_key(item_order);
-    Ok(filter.page.of(items))
-}
-
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
-    use crate::service::{
-        households::{self, Joiner},
-        shopping::{
-            LIST_NOT_FOUND, create_list,
-            fixtures::{household_with_list, new_item, new_list},
+    use crate::{
+        domain::ids::HouseholdId,
+        service::{
+            households::{self, Joiner},
+            shopping::{
+                LIST_NOT_FOUND, create_list,
+                fixtures::{household_with_list, new_item, new_list},
+            },
+            testing::{invite, memory_db, user},
         },
-        testing::{invite, memory_db, user},
     };
 
     fn purchased(is_purchased: bool) -> ItemChanges {
@@ -424,9 +395,12 @@ mod tests {
         }
     }
 
-    async fn join(db: &Db, household_id: Uuid, by: Uuid, joiner: Uuid, email: &str) {
-        let token = invite(db, household_id, by, None, chrono::Duration::days(1)).await;
-        let joiner = Joiner { id: joiner, email };
+    async fn join(db: &Db, household_id: HouseholdId, by: Caller, joiner: Caller, email: &str) {
+        let token = invite(db, household_id.uuid(), by, None, chrono::Duration::days(1)).await;
+        let joiner = Joiner {
+            caller: joiner,
+            email,
+        };
         households::join(db, joiner, token).await.expect("join");
     }
 
@@ -436,22 +410,22 @@ mod tests {
         let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
         let (flat, list) = household_with_list(&db, olive, "Flat").await;
         join(&db, flat, olive, max, "max@example.com").await;
-        let item = create_item(&db, Caller::user(olive), new_item(list, "Milk"))
+        let item = create_item(&db, olive, new_item(list, "Milk"))
             .await
             .expect("item");
-        let bought = ItemRef::Id(item.id);
-        let checked = update_item(&db, Caller::user(olive), bought, purchased(true))
+        let bought = ItemRef::Id(item.id.into());
+        let checked = update_item(&db, olive, bought, purchased(true))
             .await
             .expect("check off");
         assert!(checked.is_purchased);
-        assert_eq!(checked.checked_off_by, Some(olive));
+        assert_eq!(checked.checked_off_by, Some(olive.user_id().uuid()));
         assert!(checked.checked_off_at.is_some());
-        let again = update_item(&db, Caller::user(max), bought, purchased(true))
+        let again = update_item(&db, max, bought, purchased(true))
             .await
             .expect("check off again");
-        assert_eq!(again.checked_off_by, Some(olive));
+        assert_eq!(again.checked_off_by, Some(olive.user_id().uuid()));
         assert_eq!(again.checked_off_at, checked.checked_off_at);
-        let unchecked = update_item(&db, Caller::user(max), bought, purchased(false))
+        let unchecked = update_item(&db, max, bought, purchased(false))
             .await
             .expect("uncheck");
         assert!(!unchecked.is_purchased);
@@ -466,11 +440,9 @@ mod tests {
         let (_, list) = household_with_list(&db, olive, "Flat").await;
         let mut bought = new_item(list, "Milk");
         bought.is_purchased = true;
-        let item = create_item(&db, Caller::user(olive), bought)
-            .await
-            .expect("item");
+        let item = create_item(&db, olive, bought).await.expect("item");
         assert!(item.is_purchased);
-        assert_eq!(item.checked_off_by, Some(olive));
+        assert_eq!(item.checked_off_by, Some(olive.user_id().uuid()));
         assert_eq!(item.checked_off_at, Some(item.created_at));
     }
 
@@ -480,17 +452,17 @@ mod tests {
         let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
         let (_, list) = household_with_list(&db, olive, "Flat").await;
         let mut assigned = new_item(list, "Milk");
-        assigned.assigned_to_id = Some(max);
-        let created = create_item(&db, Caller::user(olive), assigned).await;
+        assigned.assigned_to_id = Some(max.user_id());
+        let created = create_item(&db, olive, assigned).await;
         assert!(matches!(created, Err(ServiceError::Refused(_))));
-        let item = create_item(&db, Caller::user(olive), new_item(list, "Milk"))
+        let item = create_item(&db, olive, new_item(list, "Milk"))
             .await
             .expect("item");
         let assign = ItemChanges {
-            assigned_to_id: Patch::Set(max),
+            assigned_to_id: Patch::Set(max.user_id()),
             ..ItemChanges::default()
         };
-        let updated = update_item(&db, Caller::user(olive), ItemRef::Id(item.id), assign).await;
+        let updated = update_item(&db, olive, ItemRef::Id(item.id.into()), assign).await;
         assert!(matches!(updated, Err(ServiceError::Refused(_))));
     }
 
@@ -499,23 +471,27 @@ mod tests {
         let db = memory_db().await;
         let olive = user(&db, "olive").await;
         let (flat, groceries) = household_with_list(&db, olive, "Flat").await;
-        let me = Caller::user(olive);
+        let me = olive;
         let hardware = create_list(&db, me, new_list(flat)).await.expect("list");
         let item = create_item(&db, me, new_item(groceries, "Milk"))
             .await
             .expect("item");
         let elsewhere = ItemRef::InList {
-            list_id: hardware.id,
-            item_id: item.id,
+            list_id: hardware.id.into(),
+            item_id: item.id.into(),
         };
         let deleted = delete_item(&db, me, elsewhere).await;
         assert!(matches!(deleted, Err(ServiceError::NotFound(m)) if m == ITEM_NOT_FOUND));
         let missing_list = ItemRef::InList {
-            list_id: Uuid::new_v4(),
-            item_id: item.id,
+            list_id: Uuid::new_v4().into(),
+            item_id: item.id.into(),
         };
         let deleted = delete_item(&db, me, missing_list).await;
         assert!(matches!(deleted, Err(ServiceError::NotFound(m)) if m == LIST_NOT_FOUND));
-        assert!(delete_item(&db, me, ItemRef::Id(item.id)).await.is_ok());
+        assert!(
+            delete_item(&db, me, ItemRef::Id(item.id.into()))
+                .await
+                .is_ok()
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! A household's lists: creating, listing, reading with their items, changing and deleting
-//! them, and their stats.
+//! them, and their stats; and the reads items share with them (a list, a list's items).
 
 use std::collections::BTreeMap;
 
@@ -8,27 +8,28 @@ use entities::{enums::ShoppingListStatus, money::Money, shopping_list, shopping_
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::{
-    LIST_NOT_FOUND, UNCATEGORIZED,
-    items::{ItemFilter, items_of},
-};
+use super::{LIST_NOT_FOUND, UNCATEGORIZED};
 use crate::{
-    db::{Db, bulk::Params},
+    db::{Db, bulk::Params, rows},
+    domain::ids::{HouseholdId, ShoppingListId, UserId},
     service::{
         ServiceError, ServiceResult,
-        access::{Caller, NOT_A_MEMBER, WhenMissing, membership, scoped_read},
+        access::{
+            Caller, Membership, NOT_A_MEMBER, member_sql as member, scoped_read,
+            while_member_of_row,
+        },
         page::Page,
         patch::Patch,
         people::People,
-        statements::{Set, done, insert_once, member, update_once},
+        statements::{Set, done, insert_once, update_once},
         sync::{RowKind, deletions},
     },
 };
 
 /// A list to create, with its id (sync brings the client's own).
 pub struct NewList {
-    pub id: Uuid,
-    pub household_id: Uuid,
+    pub id: ShoppingListId,
+    pub household_id: HouseholdId,
     pub name: String,
     pub description: Option<String>,
     pub status: ShoppingListStatus,
@@ -48,6 +49,14 @@ pub struct ListFilter {
     /// Only these (then `include_archived` is ignored).
     pub status: Option<ShoppingListStatus>,
     pub include_archived: bool,
+    pub page: Page,
+}
+
+/// Which of a list's items to answer.
+#[derive(Clone, Debug, Default)]
+pub struct ItemFilter {
+    pub category: Option<String>,
+    pub is_purchased: Option<bool>,
     pub page: Page,
 }
 
@@ -75,11 +84,11 @@ pub async fn create_list(
     caller: Caller,
     new: NewList,
 ) -> ServiceResult<shopping_list::Model> {
-    let row = new_row(new, caller.user_id, Utc::now().naive_utc());
-    let household_id = row.household_id;
+    let household_id = new.household_id;
+    let row = new_row(new, caller.user_id(), Utc::now().naive_utc());
     let written = insert_once(db, row.id, row.clone(), move |params| {
-        let household = params.bind(household_id);
-        vec![member(params, &household, caller.user_id)]
+        let household = params.bind(household_id.uuid());
+        vec![member(params, &household, caller.user_id())]
     })
     .await?;
     if !written {
@@ -89,14 +98,18 @@ pub async fn create_list(
 }
 
 /// The row `new` makes, created by `created_by` at `now`.
-pub(crate) fn new_row(new: NewList, created_by: Uuid, now: NaiveDateTime) -> shopping_list::Model {
+pub(crate) fn new_row(
+    new: NewList,
+    created_by: UserId,
+    now: NaiveDateTime,
+) -> shopping_list::Model {
     shopping_list::Model {
-        id: new.id,
-        household_id: new.household_id,
+        id: new.id.uuid(),
+        household_id: new.household_id.uuid(),
         name: new.name,
         description: new.description,
         status: new.status,
-        created_by,
+        created_by: created_by.uuid(),
         created_at: now,
         updated_at: now,
     }
@@ -120,14 +133,13 @@ pub(crate) fn changed(
     row
 }
 
-/// A household's lists, newest first.
+/// The lists of the household a member's `membership` is of, newest first.
 pub async fn lists(
     db: &Db,
-    user_id: Uuid,
-    household_id: Uuid,
+    membership: &Membership,
     filter: ListFilter,
 ) -> ServiceResult<Vec<shopping_list::Model>> {
-    membership(db, household_id, user_id, WhenMissing::Forbidden).await?;
+    let household_id = membership.household_id().uuid();
     let lists = db
         .read(|conn| async move {
             let mut query = shopping_list::Entity::find()
@@ -150,11 +162,11 @@ pub async fn lists(
 pub async fn list_detail(
     db: &Db,
     caller: Caller,
-    list_id: Uuid,
+    list_id: ShoppingListId,
     filter: ItemFilter,
 ) -> ServiceResult<ListDetail> {
     let list = list_read(db, caller, list_id).await?;
-    let items = items_of(db, caller, list.id, filter).await?;
+    let items = items_of(db, caller, list_id, filter).await?;
     let mentioned = items.iter().flat_map(|item| {
         [
             Some(item.created_by),
@@ -176,12 +188,12 @@ pub async fn list_detail(
 pub async fn update_list(
     db: &Db,
     caller: Caller,
-    id: Uuid,
+    id: ShoppingListId,
     changes: ListChanges,
 ) -> ServiceResult<shopping_list::Model> {
     use shopping_list::Column as C;
     let now = Utc::now().naive_utc();
-    let updated = update_once::<shopping_list::Entity>(db, id, move |params| {
+    let updated = update_once::<shopping_list::Entity>(db, id.uuid(), move |params| {
         let mut set = Set::default();
         set.some(params, C::Name, changes.name);
         if let Some(status) = changes.status {
@@ -190,7 +202,7 @@ pub async fn update_list(
         set.patch(params, C::Description, changes.description);
         set.value(params, C::UpdatedAt, now);
         let household = "\"shopping_lists\".\"household_id\"";
-        (set, vec![member(params, household, caller.user_id)])
+        (set, vec![member(params, household, caller.user_id())])
     })
     .await?;
     match updated {
@@ -204,12 +216,12 @@ pub async fn update_list(
 
 /// Deletes a list and its items for a member of its household, recording every deletion
 /// for sync, in one statement.
-pub async fn delete_list(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()> {
+pub async fn delete_list(db: &Db, caller: Caller, id: ShoppingListId) -> ServiceResult<()> {
     let now = Utc::now().naive_utc();
     // The list, while the caller is a member of its household.
     let list = move |params: &mut Params, claimed: &str| {
-        let id = params.bind(id);
-        let member = member(params, "l.\"household_id\"", caller.user_id);
+        let id = params.bind(id.uuid());
+        let member = member(params, "l.\"household_id\"", caller.user_id());
         format!(
             "SELECT l.\"id\", l.\"household_id\" FROM \"shopping_lists\" l \
              WHERE l.\"id\" = {id} AND {member} AND {claimed}"
@@ -248,9 +260,13 @@ pub async fn delete_list(db: &Db, caller: Caller, id: Uuid) -> ServiceResult<()>
     Ok(())
 }
 
-pub async fn list_stats(db: &Db, caller: Caller, list_id: Uuid) -> ServiceResult<ListStats> {
-    let list = list_read(db, caller, list_id).await?;
-    let items = items_of(db, caller, list.id, ItemFilter::default()).await?;
+pub async fn list_stats(
+    db: &Db,
+    caller: Caller,
+    list_id: ShoppingListId,
+) -> ServiceResult<ListStats> {
+    list_read(db, caller, list_id).await?;
+    let items = items_of(db, caller, list_id, ItemFilter::default()).await?;
     Ok(stats_of(&items))
 }
 
@@ -258,16 +274,57 @@ pub async fn list_stats(db: &Db, caller: Caller, list_id: Uuid) -> ServiceResult
 pub(super) async fn list_read(
     db: &Db,
     caller: Caller,
-    id: Uuid,
+    id: ShoppingListId,
 ) -> ServiceResult<shopping_list::Model> {
     scoped_read::<shopping_list::Entity>(
         db,
         caller,
-        id,
+        id.uuid(),
         shopping_list::Column::HouseholdId,
         LIST_NOT_FOUND,
     )
     .await
+}
+
+/// Unpurchased first, then by position, then oldest first; then the id, so that pages of a
+/// list neither skip nor repeat an item.
+fn item_order(item: &shopping_list_item::Model) -> (bool, i32, NaiveDateTime, Uuid) {
+    (item.is_purchased, item.position, item.created_at, item.id)
+}
+
+/// The items of `list_id` the filter keeps, in list order, while the caller may see the
+/// list (none otherwise).
+pub(super) async fn items_of(
+    db: &Db,
+    caller: Caller,
+    list_id: ShoppingListId,
+    filter: ItemFilter,
+) -> ServiceResult<Vec<shopping_list_item::Model>> {
+    let list = list_id.uuid();
+    let mut items = db
+        .read(|conn| {
+            let category = filter.category.clone();
+            async move {
+                let mut query = shopping_list_item::Entity::find()
+                    .filter(shopping_list_item::Column::ShoppingListId.eq(list))
+                    .filter(while_member_of_row(
+                        caller,
+                        shopping_list::Column::Id,
+                        list,
+                        shopping_list::Column::HouseholdId,
+                    ));
+                if let Some(category) = category {
+                    query = query.filter(shopping_list_item::Column::Category.eq(category));
+                }
+                if let Some(purchased) = filter.is_purchased {
+                    query = query.filter(shopping_list_item::Column::IsPurchased.eq(purchased));
+                }
+                rows::all(query, &conn).await
+            }
+        })
+        .await?;
+    items.sort_by_key(item_order);
+    Ok(filter.page.of(items))
 }
 
 fn stats_of(items: &[shopping_list_item::Model]) -> ListStats {
@@ -295,6 +352,7 @@ mod tests {
     use super::*;
     use crate::service::{
         ServiceError,
+        access::{WhenMissing, membership},
         shopping::{
             create_item,
             fixtures::{household_with_list, new_item, new_list},
@@ -308,25 +366,14 @@ mod tests {
         let db = memory_db().await;
         let (olive, max) = (user(&db, "olive").await, user(&db, "max").await);
         let (flat, list) = household_with_list(&db, olive, "Flat").await;
-        let outsider = Caller::user(max);
-        let created = create_list(&db, outsider, new_list(flat)).await;
+        let created = create_list(&db, max, new_list(flat)).await;
         assert!(matches!(created, Err(ServiceError::Forbidden(_))));
-        let added = create_item(&db, outsider, new_item(list, "Milk")).await;
+        let added = create_item(&db, max, new_item(list, "Milk")).await;
         assert!(matches!(added, Err(ServiceError::Forbidden(_))));
-        let read = items(&db, outsider, list, ItemFilter::default()).await;
+        let read = items(&db, max, list, ItemFilter::default()).await;
         assert!(matches!(read, Err(ServiceError::Forbidden(_))));
-        let listed = lists(
-            &db,
-            max,
-            flat,
-            ListFilter {
-                status: None,
-                include_archived: true,
-                page: Page::default(),
-            },
-        )
-        .await;
-        assert!(matches!(listed, Err(ServiceError::Forbidden(_))));
+        let member = membership(&db, max, flat, WhenMissing::Forbidden).await;
+        assert!(matches!(member, Err(ServiceError::Forbidden(_))));
         let rows = shopping_list_item::Entity::find()
             .all(db.connection())
             .await

@@ -7,12 +7,10 @@ pub(crate) mod items;
 pub(crate) mod lists;
 
 pub use categories::{NewCategory, categories, create_category};
-pub use items::{
-    ItemChanges, ItemFilter, ItemRef, NewItem, create_item, delete_item, items, update_item,
-};
+pub use items::{ItemChanges, ItemRef, NewItem, create_item, delete_item, items, update_item};
 pub use lists::{
-    ListChanges, ListDetail, ListFilter, ListStats, NewList, create_list, delete_list, list_detail,
-    list_stats, lists, update_list,
+    ItemFilter, ListChanges, ListDetail, ListFilter, ListStats, NewList, create_list, delete_list,
+    list_detail, list_stats, lists, update_list,
 };
 
 pub const LIST_NOT_FOUND: &str = "Shopping list not found";
@@ -30,12 +28,13 @@ mod fixtures {
     use super::{NewItem, NewList, create_list};
     use crate::{
         db::Db,
+        domain::ids::{HouseholdId, ShoppingListId},
         service::{access::Caller, households},
     };
 
-    pub fn new_list(household_id: Uuid) -> NewList {
+    pub fn new_list(household_id: HouseholdId) -> NewList {
         NewList {
-            id: Uuid::new_v4(),
+            id: Uuid::new_v4().into(),
             household_id,
             name: "Groceries".into(),
             description: None,
@@ -43,9 +42,9 @@ mod fixtures {
         }
     }
 
-    pub fn new_item(shopping_list_id: Uuid, name: &str) -> NewItem {
+    pub fn new_item(shopping_list_id: ShoppingListId, name: &str) -> NewItem {
         NewItem {
-            id: Uuid::new_v4(),
+            id: Uuid::new_v4().into(),
             shopping_list_id,
             name: name.to_owned(),
             quantity: 1.0,
@@ -63,13 +62,18 @@ mod fixtures {
     }
 
     /// A household of `owner`'s, with a list in it: the household's and the list's ids.
-    pub async fn household_with_list(db: &Db, owner: Uuid, name: &str) -> (Uuid, Uuid) {
+    pub async fn household_with_list(
+        db: &Db,
+        owner: Caller,
+        name: &str,
+    ) -> (HouseholdId, ShoppingListId) {
         let household = households::create(db, owner, name.into())
             .await
             .expect("household");
-        let list = create_list(db, Caller::user(owner), new_list(household.id))
+        let household_id = HouseholdId::from(household.id);
+        let list = create_list(db, owner, new_list(household_id))
             .await
             .expect("list");
-        (household.id, list.id)
+        (household_id, list.id.into())
     }
 }

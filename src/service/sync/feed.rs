@@ -25,9 +25,10 @@ use crate::{
         Db,
         bulk::{Params, postgres_type},
     },
+    domain::ids::HouseholdId,
     service::{
         ServiceError, ServiceResult,
-        access::NOT_A_MEMBER,
+        access::{Caller, NOT_A_MEMBER, member_sql},
         expenses::{Expense, ExpenseDetail, Split},
     },
 };
@@ -126,11 +127,12 @@ fn branch(what: i32, own: Option<(usize, &str)>, deletion: Option<&str>) -> Stri
 }
 
 /// The rows of `household_id` changed after `last_sync` (none: the client has never
-/// synced), for its member `user_id`; forbidden for anyone else.
+/// synced), for a member of it; forbidden for anyone else, whatever ran before (its one
+/// statement checks the caller's membership).
 pub async fn changed_since(
     db: &Db,
-    user_id: Uuid,
-    household_id: Uuid,
+    caller: Caller,
+    household_id: HouseholdId,
     last_sync: Option<NaiveDateTime>,
 ) -> ServiceResult<Feed> {
     let kept_from = Utc::now().naive_utc() - RETENTION;
@@ -141,7 +143,7 @@ pub async fn changed_since(
     let read = db
         .read(|conn| async move {
             let backend = conn.get_database_backend();
-            let statement = statement(backend, user_id, household_id, after, complete);
+            let statement = statement(backend, caller, household_id, after, complete);
             let mut read = Read::default();
             conn.for_each_row(statement, |row| read.row(&row)).await?;
             Ok(read)
@@ -155,20 +157,16 @@ pub async fn changed_since(
 
 fn statement(
     backend: DbBackend,
-    user_id: Uuid,
-    household_id: Uuid,
+    caller: Caller,
+    household_id: HouseholdId,
     after: NaiveDateTime,
     complete: bool,
 ) -> Statement {
     let mut params = Params::new(backend);
-    let household = params.bind(household_id);
-    let user = params.bind(user_id);
+    let household = params.bind(household_id.uuid());
+    let member = member_sql(&mut params, &household, caller.user_id());
     let after = params.bind(after);
     let complete = params.bind(complete);
-    let member = format!(
-        "EXISTS (SELECT 1 FROM \"household_members\" m \
-         WHERE m.\"household_id\" = {household} AND m.\"user_id\" = {user})"
-    );
     let changed_expenses = format!(
         "SELECT e.\"id\" FROM \"expenses\" e \
          WHERE e.\"household_id\" = {household} AND e.\"updated_at\" > {after}"

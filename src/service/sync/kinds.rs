@@ -10,27 +10,36 @@ use sea_orm::{EntityTrait, FromQueryResult, ModelTrait};
 use uuid::Uuid;
 
 use super::{Op, RowKind, reason};
-use crate::service::{
-    access::NOT_ASSIGNABLE,
-    expenses::{self, EXPENSE_NOT_FOUND, ExpenseChanges, NewExpense},
-    shopping::{self, ITEM_NOT_FOUND, ItemChanges, LIST_NOT_FOUND, ListChanges, NewItem, NewList},
-    todos::{self, NewTodo, TODO_NOT_FOUND, TodoChanges},
+use crate::{
+    domain::ids::{ExpenseId, ShoppingItemId, ShoppingListId, TodoId, UserId},
+    service::{
+        access::{Membership, NOT_ASSIGNABLE},
+        expenses::{self, EXPENSE_NOT_FOUND, ExpenseChanges, NewExpense},
+        shopping::{
+            self, ITEM_NOT_FOUND, ItemChanges, LIST_NOT_FOUND, ListChanges, NewItem, NewList,
+        },
+        todos::{self, NewTodo, TODO_NOT_FOUND, TodoChanges},
+    },
 };
 
 /// What the rules need to know of the sync's household, read once.
 pub struct Context {
-    pub user_id: Uuid,
-    pub household_id: Uuid,
+    /// The caller's, held with the household's members until the sync ends.
+    pub membership: Membership,
     /// When the sync's changes are made.
     pub now: NaiveDateTime,
     /// Its members, in the order they joined (equal shares follow it).
-    pub members: Vec<Uuid>,
+    pub members: Vec<UserId>,
     /// Of the lists the sync's items name, those in the household.
-    pub lists: HashSet<Uuid>,
+    pub lists: HashSet<ShoppingListId>,
 }
 
 impl Context {
-    fn assignable(&self, assignee: Option<&Uuid>) -> Result<(), String> {
+    fn user_id(&self) -> UserId {
+        self.membership.user_id()
+    }
+
+    fn assignable(&self, assignee: Option<&UserId>) -> Result<(), String> {
         match assignee {
             Some(user) if !self.members.contains(user) => Err(NOT_ASSIGNABLE.to_owned()),
             _ => Ok(()),
@@ -50,6 +59,8 @@ pub trait Kind {
         + 'static;
     type New;
     type Changes;
+    /// Its typed id, as entries name rows.
+    type Id: Copy + Into<Uuid>;
     /// What a create writes beside the row (an expense's splits).
     type Extra: Send + 'static;
 
@@ -74,7 +85,7 @@ pub trait Kind {
     }
 
     /// The lists an entry's new row would go in (items).
-    fn lists_named(_op: &Op<Self::New, Self::Changes>) -> Vec<Uuid> {
+    fn lists_named(_op: &Op<Self::New, Self::Changes, Self::Id>) -> Vec<ShoppingListId> {
         Vec::new()
     }
 
@@ -91,6 +102,7 @@ impl Kind for Todos {
     type Row = todo::Model;
     type New = NewTodo;
     type Changes = TodoChanges;
+    type Id = TodoId;
     type Extra = ();
 
     const KIND: RowKind = RowKind::Todo;
@@ -101,7 +113,7 @@ impl Kind for Todos {
     }
 
     fn new_id(new: &NewTodo) -> Uuid {
-        new.id
+        new.id.uuid()
     }
 
     fn updated_at(row: &todo::Model) -> NaiveDateTime {
@@ -110,7 +122,7 @@ impl Kind for Todos {
 
     fn create(new: NewTodo, ctx: &Context) -> Result<(todo::Model, ()), String> {
         ctx.assignable(new.assigned_to_id.as_ref())?;
-        Ok((todos::new_row(new, ctx.user_id, ctx.now), ()))
+        Ok((todos::new_row(new, ctx.user_id(), ctx.now), ()))
     }
 
     fn update(
@@ -130,6 +142,7 @@ impl Kind for Lists {
     type Row = shopping_list::Model;
     type New = NewList;
     type Changes = ListChanges;
+    type Id = ShoppingListId;
     type Extra = ();
 
     const KIND: RowKind = RowKind::ShoppingList;
@@ -140,7 +153,7 @@ impl Kind for Lists {
     }
 
     fn new_id(new: &NewList) -> Uuid {
-        new.id
+        new.id.uuid()
     }
 
     fn updated_at(row: &shopping_list::Model) -> NaiveDateTime {
@@ -148,7 +161,7 @@ impl Kind for Lists {
     }
 
     fn create(new: NewList, ctx: &Context) -> Result<(shopping_list::Model, ()), String> {
-        Ok((shopping::lists::new_row(new, ctx.user_id, ctx.now), ()))
+        Ok((shopping::lists::new_row(new, ctx.user_id(), ctx.now), ()))
     }
 
     fn update(
@@ -167,6 +180,7 @@ impl Kind for Items {
     type Row = shopping_list_item::Model;
     type New = NewItem;
     type Changes = ItemChanges;
+    type Id = ShoppingItemId;
     type Extra = ();
 
     const KIND: RowKind = RowKind::ShoppingItem;
@@ -177,7 +191,7 @@ impl Kind for Items {
     }
 
     fn new_id(new: &NewItem) -> Uuid {
-        new.id
+        new.id.uuid()
     }
 
     fn updated_at(row: &shopping_list_item::Model) -> NaiveDateTime {
@@ -189,10 +203,10 @@ impl Kind for Items {
             return Err(LIST_NOT_FOUND.to_owned());
         }
         ctx.assignable(new.assigned_to_id.as_ref())?;
-        Ok((shopping::items::new_row(new, ctx.user_id, ctx.now), ()))
+        Ok((shopping::items::new_row(new, ctx.user_id(), ctx.now), ()))
     }
 
-    fn lists_named(op: &Op<NewItem, ItemChanges>) -> Vec<Uuid> {
+    fn lists_named(op: &Op<NewItem, ItemChanges, ShoppingItemId>) -> Vec<ShoppingListId> {
         match op {
             Op::Create(new)
             | Op::Update {
@@ -212,7 +226,7 @@ impl Kind for Items {
         Ok(shopping::items::changed(
             current,
             changes,
-            ctx.user_id,
+            ctx.user_id(),
             ctx.now,
         ))
     }
@@ -225,6 +239,7 @@ impl Kind for Expenses {
     type Row = expense::Model;
     type New = NewExpense;
     type Changes = ExpenseChanges;
+    type Id = ExpenseId;
     type Extra = Vec<expense_split::Model>;
 
     const KIND: RowKind = RowKind::Expense;
@@ -235,7 +250,7 @@ impl Kind for Expenses {
     }
 
     fn new_id(new: &NewExpense) -> Uuid {
-        new.id
+        new.id.uuid()
     }
 
     fn updated_at(row: &expense::Model) -> NaiveDateTime {
@@ -246,7 +261,7 @@ impl Kind for Expenses {
         new: NewExpense,
         ctx: &Context,
     ) -> Result<(expense::Model, Vec<expense_split::Model>), String> {
-        expenses::new_rows(new, ctx.user_id, &ctx.members, ctx.now).map_err(reason)
+        expenses::new_rows(new, ctx.user_id(), &ctx.members, ctx.now).map_err(reason)
     }
 
     fn update(
@@ -262,7 +277,7 @@ impl Kind for Expenses {
     }
 
     fn may_change(row: &expense::Model, ctx: &Context, action: &str) -> Result<(), String> {
-        if row.created_by == ctx.user_id {
+        if UserId::from(row.created_by) == ctx.user_id() {
             Ok(())
         } else {
             Err(expenses::only_the_creator_can(action))

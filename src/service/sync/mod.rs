@@ -28,12 +28,15 @@ use self::{
 };
 use super::{
     ServiceError, ServiceResult,
-    access::NOT_A_MEMBER,
+    access::{Caller, members_held},
     expenses::{ExpenseChanges, NewExpense},
     shopping::{ItemChanges, ListChanges, NewItem, NewList},
     todos::{NewTodo, TodoChanges},
 };
-use crate::db::{Db, Txn};
+use crate::{
+    db::{Db, Txn},
+    domain::ids::{ExpenseId, HouseholdId, ShoppingItemId, ShoppingListId, TodoId},
+};
 
 /// The kinds of row the app syncs, in the order they are applied (a list before its items).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,26 +76,26 @@ impl fmt::Display for RowKind {
     }
 }
 
-/// What an entry asks for one row.
-pub enum Op<New, Changes> {
+/// What an entry asks for one row (`Id`: the kind's typed id).
+pub enum Op<New, Changes, Id> {
     Create(New),
     /// `or_create`: the row to create when `id` is not the household's (the same entry
     /// read as a create, when it reads as one): the app files an edit of a row it created
     /// offline under `updated` until the row has synced.
     Update {
-        id: Uuid,
+        id: Id,
         changes: Changes,
         or_create: Option<New>,
     },
-    Delete(Uuid),
+    Delete(Id),
 }
 
-impl<New, Changes> Op<New, Changes> {
+impl<New, Changes, Id: Copy + Into<Uuid>> Op<New, Changes, Id> {
     /// The row it names.
     fn id<K: Kind<New = New, Changes = Changes>>(&self) -> Uuid {
         match self {
             Op::Create(new) => K::new_id(new),
-            Op::Update { id, .. } | Op::Delete(id) => *id,
+            Op::Update { id, .. } | Op::Delete(id) => (*id).into(),
         }
     }
 
@@ -133,18 +136,18 @@ pub struct About {
 }
 
 /// One entry of the app's changes: the change it was read into, or why it could not be.
-pub struct Entry<New, Changes> {
+pub struct Entry<New, Changes, Id> {
     pub about: About,
-    pub change: Result<Op<New, Changes>, String>,
+    pub change: Result<Op<New, Changes, Id>, String>,
 }
 
 /// The app's changes, per kind, each in the order they are applied.
 #[derive(Default)]
 pub struct Changes {
-    pub todos: Vec<Entry<NewTodo, TodoChanges>>,
-    pub shopping_lists: Vec<Entry<NewList, ListChanges>>,
-    pub shopping_items: Vec<Entry<NewItem, ItemChanges>>,
-    pub expenses: Vec<Entry<NewExpense, ExpenseChanges>>,
+    pub todos: Vec<Entry<NewTodo, TodoChanges, TodoId>>,
+    pub shopping_lists: Vec<Entry<NewList, ListChanges, ShoppingListId>>,
+    pub shopping_items: Vec<Entry<NewItem, ItemChanges, ShoppingItemId>>,
+    pub expenses: Vec<Entry<NewExpense, ExpenseChanges, ExpenseId>>,
 }
 
 impl Changes {
@@ -239,13 +242,13 @@ impl Base {
     }
 }
 
-/// Applies `changes` for `user_id` in `household_id`, whose last sync was at `last_sync`
+/// Applies the caller's `changes` in `household_id`, whose last sync was at `last_sync`
 /// (none: the client has never synced). With nothing to apply nothing is sent to the
 /// database: the feed that follows checks the caller's membership itself.
 pub async fn apply(
     db: &Db,
-    user_id: Uuid,
-    household_id: Uuid,
+    caller: Caller,
+    household_id: HouseholdId,
     last_sync: Option<NaiveDateTime>,
     changes: Changes,
 ) -> ServiceResult<Outcome> {
@@ -259,13 +262,9 @@ pub async fn apply(
     let outcome = db
         .bulk_write(|txn| {
             Box::pin(async move {
-                let members = sets::members(txn, household_id).await?;
-                if !members.contains(&user_id) {
-                    return Err(ServiceError::Forbidden(NOT_A_MEMBER.into()));
-                }
+                let (membership, members) = members_held(txn, caller, household_id).await?;
                 let mut ctx = Context {
-                    user_id,
-                    household_id,
+                    membership,
                     now: Utc::now().naive_utc(),
                     members,
                     lists: HashSet::new(),
@@ -297,7 +296,7 @@ async fn apply_kind<K: Kind>(
     txn: &Txn,
     ctx: &mut Context,
     base: Base,
-    entries: Vec<Entry<K::New, K::Changes>>,
+    entries: Vec<Entry<K::New, K::Changes, K::Id>>,
     outcome: &mut Outcome,
 ) -> ServiceResult<()> {
     if entries.is_empty() {
@@ -316,7 +315,8 @@ async fn apply_kind<K: Kind>(
         }
         lists.extend(K::lists_named(op));
     }
-    let (found, our_lists) = sets::read::<K>(txn, ctx.household_id, ids, lists).await?;
+    let household_id = ctx.membership.household_id();
+    let (found, our_lists) = sets::read::<K>(txn, household_id, ids, lists).await?;
     ctx.lists = our_lists;
     let (plan, applied) = plan::plan::<K>(found, entries, ctx, base);
     if !plan.is_empty() {

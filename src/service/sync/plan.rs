@@ -84,7 +84,7 @@ struct Slot<K: Kind> {
 /// row it names, when it could be read) came to, in order.
 pub fn plan<K: Kind>(
     found: Found<K::Row>,
-    entries: Vec<Entry<K::New, K::Changes>>,
+    entries: Vec<Entry<K::New, K::Changes, K::Id>>,
     ctx: &Context,
     base: Base,
 ) -> (Plan<K>, Vec<Reported>) {
@@ -183,7 +183,7 @@ pub fn plan<K: Kind>(
 /// deleted on the server. A delete of a row already deleted is done.
 fn guarded<K: Kind>(
     slot: &mut Slot<K>,
-    op: Op<K::New, K::Changes>,
+    op: Op<K::New, K::Changes, K::Id>,
     elsewhere: bool,
     ctx: &Context,
     base: Base,
@@ -207,7 +207,7 @@ fn guarded<K: Kind>(
 /// Applies `op` to the row as this sync has left it, by the kind's rules.
 fn apply<K: Kind>(
     slot: &mut Slot<K>,
-    op: Op<K::New, K::Changes>,
+    op: Op<K::New, K::Changes, K::Id>,
     elsewhere: bool,
     ctx: &Context,
 ) -> Applied {

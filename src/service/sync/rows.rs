@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use entities::money::Money;
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::{Operation, RowKind};
+use crate::domain::ids::HouseholdId;
 
 /// A row as the app sent it.
 pub type ClientRow = BTreeMap<String, Value>;
@@ -33,7 +33,7 @@ pub fn prepared(
     kind: RowKind,
     operation: Operation,
     mut row: ClientRow,
-    household_id: Uuid,
+    household_id: HouseholdId,
 ) -> ClientRow {
     row.insert(
         "household_id".into(),
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn amounts_are_rounded_to_the_cent_and_the_household_is_the_syncs() {
-        let household = Uuid::new_v4();
+        let household = HouseholdId::from(uuid::Uuid::new_v4());
         let read = prepared(
             RowKind::Expense,
             Operation::Create,
@@ -93,7 +93,7 @@ mod tests {
     fn an_emptied_title_is_left_out_of_an_update_and_kept_in_a_create() {
         let emptied =
             row(serde_json::json!({"title": "", "description": "", "status": "COMPLETED"}));
-        let household = Uuid::new_v4();
+        let household = HouseholdId::from(uuid::Uuid::new_v4());
         let updated = prepared(RowKind::Todo, Operation::Update, emptied.clone(), household);
         assert!(!updated.contains_key("title"));
         // A todo's description may be emptied; only its title is required.

@@ -1,5 +1,5 @@
-//! A sync's statements, each for a whole set of rows: the household's members, read once;
-//! per kind, one statement reading (and on PostgreSQL holding) every row its entries name
+//! A sync's statements, each for a whole set of rows (the household's members are read
+//! once before them, by `access::members_held`): per kind, one statement reading (and on PostgreSQL holding) every row its entries name
 //! with what is recorded of their deletion, and one writing what the entries came to. Their
 //! text does not change with the number of entries (the rows go as one JSON parameter), so
 //! PostgreSQL prepares each once per connection. On PostgreSQL a kind's writes are one
@@ -21,41 +21,13 @@ use super::{
     kinds::{Context, Kind},
     plan::{Found, Plan},
 };
-use crate::db::{
-    IDENTITY_COLUMNS, Identity, Txn,
-    bulk::{Params, column_names, ids_from, quoted, rows_from, select_list},
+use crate::{
+    db::{
+        Txn,
+        bulk::{Params, column_names, ids_from, quoted, rows_from, select_list},
+    },
+    domain::ids::{HouseholdId, ShoppingListId},
 };
-
-/// The members of `household_id` in the order they joined, held against leaving until the
-/// sync ends (on PostgreSQL, where the statement also reads the transaction's identity for
-/// its `COMMIT`).
-pub async fn members(txn: &Txn, household_id: Uuid) -> Result<Vec<Uuid>, DbErr> {
-    let backend = txn.get_database_backend();
-    let mut params = Params::new(backend);
-    let household = params.bind(household_id);
-    let sql = match backend {
-        DbBackend::Postgres => format!(
-            "SELECT \"user_id\", {IDENTITY_COLUMNS} FROM \"household_members\" \
-             WHERE \"household_id\" = {household} ORDER BY \"joined_at\", \"id\" FOR KEY SHARE"
-        ),
-        _ => format!(
-            "SELECT \"user_id\" FROM \"household_members\" \
-             WHERE \"household_id\" = {household} ORDER BY \"joined_at\", \"id\""
-        ),
-    };
-    let rows = txn
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, params.values))
-        .await?;
-    if backend == DbBackend::Postgres
-        && let Some(row) = rows.first()
-    {
-        txn.remember_identity(Identity {
-            xid: row.try_get("", "xid")?,
-            pid: row.try_get("", "pid")?,
-        });
-    }
-    rows.iter().map(|row| row.try_get("", "user_id")).collect()
-}
 
 /// How a kind's rows belong to a household: a join to reach the column, and the column.
 fn household_of(kind: RowKind) -> (&'static str, &'static str) {
@@ -91,14 +63,14 @@ const OUR_LIST: i32 = 3;
 /// items, also which of `lists` (the lists they name) are the household's.
 pub async fn read<K: Kind>(
     txn: &Txn,
-    household_id: Uuid,
+    household_id: HouseholdId,
     ids: Vec<Uuid>,
-    lists: Vec<Uuid>,
-) -> Result<(Found<K::Row>, HashSet<Uuid>), DbErr> {
+    lists: Vec<ShoppingListId>,
+) -> Result<(Found<K::Row>, HashSet<ShoppingListId>), DbErr> {
     let backend = txn.get_database_backend();
     let mut params = Params::new(backend);
     let named = ids_from(&mut params, ids);
-    let household = params.bind(household_id);
+    let household = params.bind(household_id.uuid());
     let (join, owner) = household_of(K::KIND);
     let table = table::<K>();
     let columns = select_list::<K::Entity>(backend, "t");
@@ -122,7 +94,7 @@ pub async fn read<K: Kind>(
         deleted = id_and_nulls::<K>("d.\"row_id\""),
     );
     if K::KIND == RowKind::ShoppingItem {
-        let lists = ids_from(&mut params, lists);
+        let lists = ids_from(&mut params, lists.into_iter().map(ShoppingListId::uuid));
         sql.push_str(&format!(
             " UNION ALL SELECT {list}, {OUR_LIST}, NULL FROM \"shopping_lists\" l \
               WHERE l.\"id\" IN ({lists}) AND l.\"household_id\" = {household}",
@@ -145,7 +117,7 @@ pub async fn read<K: Kind>(
                 found.deleted.insert(id(&row)?, at);
             }
             _ => {
-                our_lists.insert(id(&row)?);
+                our_lists.insert(ShoppingListId::from(id(&row)?));
             }
         }
     }
@@ -202,7 +174,7 @@ fn parts<K: Kind>(ctx: &Context, plan: Plan<K>) -> Vec<Part> {
         recreated,
         extras,
     } = plan;
-    let (household, now) = (ctx.household_id, ctx.now);
+    let (household, now) = (ctx.membership.household_id(), ctx.now);
     let table = table::<K>();
     let mut parts: Vec<Part> = Vec::new();
     if K::KIND == RowKind::ShoppingList && !recorded.is_empty() {
@@ -296,10 +268,10 @@ fn record(
     params: &mut Params,
     kind: RowKind,
     ids: &str,
-    household_id: Uuid,
+    household_id: HouseholdId,
     now: NaiveDateTime,
 ) -> String {
-    let household = params.bind(household_id);
+    let household = params.bind(household_id.uuid());
     let rows = format!("SELECT i.\"id\", {household} AS \"household_id\" FROM ({ids}) i");
     deletions::record_sql(params, kind, &rows, now)
 }
