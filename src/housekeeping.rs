@@ -9,7 +9,7 @@ use sea_orm::DbErr;
 
 use crate::{
     db::{Db, keys},
-    service::sync::deletions,
+    service::changes::deletions,
 };
 
 const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);

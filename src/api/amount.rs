@@ -1,6 +1,6 @@
 //! `Amount`: money as it crosses the API. Written as a string with two decimals
 //! (`"50.00"`, as the old backend's Pydantic wrote `Decimal`), read from a string or a JSON
-//! number, exactly: never through a float.
+//! number, exactly: never through a float. What an amount may be is `domain::money`'s.
 
 use std::borrow::Cow;
 
@@ -12,9 +12,7 @@ use poem_openapi::{
 use serde_json::Value;
 
 use super::json_rows::{WriteJson, quoted};
-
-/// The largest amount `NUMERIC(10,2)` holds.
-const MAX_CENTS: i64 = 9_999_999_999;
+use crate::domain::money;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Amount(pub Money);
@@ -23,11 +21,9 @@ const INVALID: &str = "expected an amount such as \"12.50\" (at most 99999999.99
 
 impl Amount {
     fn parse(text: &str) -> ParseResult<Self> {
-        let money: Money = text.parse().map_err(|_| ParseError::custom(INVALID))?;
-        if money.cents().abs() > MAX_CENTS {
-            return Err(ParseError::custom(INVALID));
-        }
-        Ok(Self(money))
+        money::storable(text)
+            .map(Self)
+            .ok_or_else(|| ParseError::custom(INVALID))
     }
 }
 
@@ -91,25 +87,10 @@ impl WriteJson for Amount {
     }
 }
 
-/// The spelling a request's amount must have: no sign, no leading zeros, at most eight
-/// digits before the point and two after. It is the document's pattern, checked by hand
-/// here so the service takes exactly the strings the document allows, no more (`"+5"`,
-/// `" 5"`, `"5.001"` rounded) and no less.
-fn well_formed(text: &str) -> bool {
-    let (whole, cents) = match text.split_once('.') {
-        Some((whole, cents)) => (whole, Some(cents)),
-        None => (text, None),
-    };
-    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
-    let whole_ok = whole == "0"
-        || (digits(whole) && (1..=8).contains(&whole.len()) && !whole.starts_with('0'));
-    let cents_ok = cents.is_none_or(|cents| digits(cents) && (1..=2).contains(&cents.len()));
-    whole_ok && cents_ok
-}
-
-/// Money in a request body. `positive` refuses 0; otherwise the bounds are those of the
-/// pattern, 0 to 99999999.99. A JSON number is read by its shortest decimal spelling, which
-/// must fit the same pattern (the Android app sends numbers).
+/// Money in a request body, as `money::requested` takes it (the document's pattern, checked
+/// by hand so the service takes exactly the strings the document allows). A JSON number is
+/// read by its shortest decimal spelling, which must fit the same pattern (the Android app
+/// sends numbers).
 fn parse_request<T: Type>(
     value: Option<Value>,
     positive: bool,
@@ -120,14 +101,7 @@ fn parse_request<T: Type>(
         Value::Number(number) => number.to_string(),
         other => return Err(ParseError::expected_type(other)),
     };
-    if !well_formed(&text) {
-        return Err(ParseError::custom(invalid));
-    }
-    let money: Money = text.parse().map_err(|_| ParseError::custom(invalid))?;
-    if positive && money <= Money::ZERO {
-        return Err(ParseError::custom(invalid));
-    }
-    Ok(money)
+    money::requested(&text, positive).ok_or_else(|| ParseError::custom(invalid))
 }
 
 fn request_schema(pattern: &str, description: &'static str) -> MetaSchemaRef {

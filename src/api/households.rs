@@ -12,10 +12,7 @@ use super::{any_case_enum::AnyCaseEnum, strict_string::StrictString, timestamp::
 use crate::{
     auth::BearerAuth,
     error::ApiResult,
-    service::{
-        access::{self, Membership, Owner, WhenMissing},
-        households, invites, members,
-    },
+    service::{access::WhenMissing, households, invites, members},
     state::AppState,
 };
 
@@ -153,24 +150,6 @@ enum NoContent {
     Done,
 }
 
-/// The caller's membership of the household a route names: not found when there is no
-/// such household, forbidden when it is not theirs.
-async fn member(state: &AppState, auth: &BearerAuth, household_id: Uuid) -> ApiResult<Membership> {
-    let household_id = household_id.into();
-    Ok(access::membership(
-        &state.db,
-        auth.caller(),
-        household_id,
-        WhenMissing::NotFound,
-    )
-    .await?)
-}
-
-/// The caller's ownership of the household a route names.
-async fn owner(state: &AppState, auth: &BearerAuth, household_id: Uuid) -> ApiResult<Owner> {
-    Ok(access::owner_of(&state.db, auth.caller(), household_id.into()).await?)
-}
-
 pub struct HouseholdsApi;
 
 #[OpenApi(tag = "Tag::Households")]
@@ -245,7 +224,9 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<HouseholdWithMembers>> {
-        let member = member(&state, &auth, household_id.0).await?;
+        let member = auth
+            .membership(&state.db, household_id.0, WhenMissing::NotFound)
+            .await?;
         let (household, members) = members::list(&state.db, &member).await?;
         Ok(Json(HouseholdWithMembers {
             id: household.id,
@@ -269,7 +250,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         body: Json<HouseholdCreate>,
     ) -> ApiResult<Json<HouseholdResponse>> {
-        let owner = owner(&state, &auth, household_id.0).await?;
+        let owner = auth.ownership(&state.db, household_id.0).await?;
         let (household, count) = households::rename(&state.db, &owner, body.0.name.0).await?;
         Ok(Json(HouseholdResponse::new(household, count)))
     }
@@ -286,7 +267,7 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let owner = owner(&state, &auth, household_id.0).await?;
+        let owner = auth.ownership(&state.db, household_id.0).await?;
         households::delete(&state.db, &owner).await?;
         Ok(NoContent::Done)
     }
@@ -303,7 +284,9 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<MemberWithUser>>> {
-        let member = member(&state, &auth, household_id.0).await?;
+        let member = auth
+            .membership(&state.db, household_id.0, WhenMissing::NotFound)
+            .await?;
         let (_, members) = members::list(&state.db, &member).await?;
         Ok(Json(
             members.into_iter().map(MemberWithUser::from).collect(),
@@ -322,7 +305,9 @@ impl HouseholdsApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<InviteResponse>>> {
-        let member = member(&state, &auth, household_id.0).await?;
+        let member = auth
+            .membership(&state.db, household_id.0, WhenMissing::NotFound)
+            .await?;
         let invites = invites::pending(&state.db, &member).await?;
         Ok(Json(invites.into_iter().map(Into::into).collect()))
     }
@@ -340,7 +325,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         body: Json<InviteCreate>,
     ) -> ApiResult<Json<InviteResponse>> {
-        let owner = owner(&state, &auth, household_id.0).await?;
+        let owner = auth.ownership(&state.db, household_id.0).await?;
         let email = body.0.email.map(String::from);
         let invite = invites::create(&state.db, &owner, email).await?;
         Ok(Json(invite.into()))
@@ -359,7 +344,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         _body: Json<CreatePublicInviteRequest>,
     ) -> ApiResult<Json<InviteResponse>> {
-        let owner = owner(&state, &auth, household_id.0).await?;
+        let owner = auth.ownership(&state.db, household_id.0).await?;
         let invite = invites::create(&state.db, &owner, None).await?;
         Ok(Json(invite.into()))
     }
@@ -377,7 +362,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         invite_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let owner = owner(&state, &auth, household_id.0).await?;
+        let owner = auth.ownership(&state.db, household_id.0).await?;
         invites::cancel(&state.db, &owner, invite_id.0.into()).await?;
         Ok(NoContent::Done)
     }
@@ -396,7 +381,7 @@ impl HouseholdsApi {
         member_id: Path<Uuid>,
         body: Json<MemberRoleUpdate>,
     ) -> ApiResult<Json<MemberWithUser>> {
-        let owner = owner(&state, &auth, household_id.0).await?;
+        let owner = auth.ownership(&state.db, household_id.0).await?;
         let (member, user) =
             members::change_role(&state.db, &owner, member_id.0.into(), body.0.role.0).await?;
         Ok(Json(MemberWithUser::from((member, user))))
@@ -415,7 +400,7 @@ impl HouseholdsApi {
         household_id: Path<Uuid>,
         member_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
-        let owner = owner(&state, &auth, household_id.0).await?;
+        let owner = auth.ownership(&state.db, household_id.0).await?;
         members::remove(&state.db, &owner, member_id.0.into()).await?;
         Ok(NoContent::Done)
     }

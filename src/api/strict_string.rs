@@ -3,8 +3,8 @@
 //! household "false"), while the document says `type: string`; this takes a JSON string only
 //! and answers anything else with 422, like every other type mismatch.
 //!
-//! It also refuses the NUL character: PostgreSQL cannot store it in `text` (the statement
-//! fails), while SQLite stores it, so refusing it here answers the same 422 on both.
+//! It also refuses what the service cannot store (`domain::text`: the NUL character), with
+//! the same 422 on both databases.
 //!
 //! Its raw value is the `String`, so `#[oai(validator(min_length, max_length, pattern))]`
 //! check it and write their bounds into the field's schema exactly as for `String`.
@@ -17,7 +17,7 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-use crate::error::NUL_REFUSED;
+use crate::{domain::text, error::NUL_REFUSED};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct StrictString(pub String);
@@ -36,7 +36,7 @@ impl Type for StrictString {
     /// The document says so too, so that clients (and the conformance fuzzer) know.
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
-            pattern: Some(WITHOUT_NUL.to_owned()),
+            pattern: Some(text::STORABLE_PATTERN.to_owned()),
             ..MetaSchema::new("string")
         }))
     }
@@ -56,17 +56,12 @@ impl Type for StrictString {
     }
 }
 
-/// The one code point a PostgreSQL `text` (in a UTF-8 database) cannot hold.
-const NUL: char = '\0';
-/// `NUL`'s refusal as the document's pattern.
-const WITHOUT_NUL: &str = "^[^\\u0000]*$";
-
 impl StrictString {
-    fn storable(text: String) -> ParseResult<Self> {
-        if text.contains(NUL) {
+    fn storable(value: String) -> ParseResult<Self> {
+        if !text::storable(&value) {
             return Err(ParseError::custom(NUL_REFUSED));
         }
-        Ok(Self(text))
+        Ok(Self(value))
     }
 }
 

@@ -26,7 +26,7 @@ use crate::{
     domain::ids::TodoId,
     error::ApiResult,
     service::{
-        access::{WhenMissing, membership},
+        access::WhenMissing,
         page::Page,
         people::People,
         todos::{self, NewTodo, TodoChanges, TodoFilter},
@@ -371,13 +371,9 @@ impl TodosApi {
         auth: BearerAuth,
         household_id: Path<Uuid>,
     ) -> ApiResult<Json<TodoStats>> {
-        let member = membership(
-            &state.db,
-            auth.caller(),
-            household_id.0.into(),
-            WhenMissing::Forbidden,
-        )
-        .await?;
+        let member = auth
+            .membership(&state.db, household_id.0, WhenMissing::Forbidden)
+            .await?;
         let stats = todos::stats(&state.db, &member).await?;
         Ok(Json(TodoStats {
             pending: stats.pending,

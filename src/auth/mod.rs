@@ -11,7 +11,8 @@ use crate::{
     db::Db,
     error::ApiError,
     service::{
-        access::Caller,
+        ServiceResult,
+        access::{self, Caller, Membership, Owner, WhenMissing},
         users::{self, TokenUser},
     },
 };
@@ -42,6 +43,22 @@ impl BearerAuth {
     /// The signed-in user, as the service layer knows who asks.
     pub fn caller(&self) -> Caller {
         Caller::user(self.0.id.into())
+    }
+
+    /// The caller's membership of the household a request names, as the access check
+    /// proves it; `missing` says how a household they are not in is answered.
+    pub async fn membership(
+        &self,
+        db: &Db,
+        household_id: Uuid,
+        missing: WhenMissing,
+    ) -> ServiceResult<Membership> {
+        access::membership(db, self.caller(), household_id.into(), missing).await
+    }
+
+    /// The caller's ownership of the household a request names.
+    pub async fn ownership(&self, db: &Db, household_id: Uuid) -> ServiceResult<Owner> {
+        access::owner_of(db, self.caller(), household_id.into()).await
     }
 }
 
@@ -85,7 +102,7 @@ impl Authenticator {
             return Ok(Ok(user));
         }
         let ticket = self.callers.ticket();
-        Ok(match users::for_token(&self.db, user_id).await? {
+        Ok(match users::for_token(&self.db, user_id.into()).await? {
             TokenUser::Active(user) => {
                 self.callers.keep(ticket, &user);
                 Ok(user)

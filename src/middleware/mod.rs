@@ -10,7 +10,6 @@ pub mod compression;
 pub mod deadline;
 pub mod error_converter;
 pub mod idempotency;
-pub mod metrics;
 pub mod panic;
 pub mod request_id;
 pub mod sentry_hub;
@@ -22,7 +21,11 @@ use poem::{
 
 use std::sync::Arc;
 
-use crate::{config::Settings, metrics::Metrics, route_table::RouteTable};
+use crate::{
+    config::Settings,
+    metrics::{Metrics, requests},
+    route_table::RouteTable,
+};
 
 /// Wraps `routes` in the service's middleware stack.
 pub fn stack<E>(
@@ -52,7 +55,7 @@ where
         .around(move |next, req| deadline::layer(next, req, deadline))
         .around(sentry_hub::layer)
         .with(CatchPanic::new().with_handler(panic::response))
-        .around(move |next, req| metrics::layer(next, req, metrics.clone(), route_table.clone()))
+        .around(move |next, req| requests::layer(next, req, metrics.clone(), route_table.clone()))
         .around(compression::layer)
         .with(cors(&settings.cors_origins))
         .around(request_id::layer)

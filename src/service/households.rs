@@ -18,8 +18,8 @@ use uuid::Uuid;
 use super::{
     ServiceError, ServiceResult,
     access::{Caller, Owner},
+    changes::{RowKind, deletions},
     locks::{hold_household, hold_household_whole, hold_user},
-    sync::{RowKind, deletions},
 };
 use crate::{
     db::{Db, Txn, bulk::Params},

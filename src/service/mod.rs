@@ -7,6 +7,7 @@
 //! (one household per user, a household keeps an owner) takes a lock first, in `locks`.
 
 pub mod access;
+pub mod changes;
 mod constraints;
 pub mod expenses;
 pub mod households;

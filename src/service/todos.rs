@@ -18,10 +18,10 @@ use super::{
         Caller, Membership, NOT_ASSIGNABLE, WhenMissing, member_sql as member, membership,
         scoped_read, while_member,
     },
+    changes::{RowKind, deletions},
     page::Page,
     patch::Patch,
     statements::{Set, done, insert_once, update_once},
-    sync::{RowKind, deletions},
 };
 use crate::{
     db::{Db, rows},

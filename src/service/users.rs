@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::ServiceResult;
-use crate::db::Db;
+use crate::{db::Db, domain::ids::UserId};
 
 /// Who Google says signed in.
 pub struct GoogleProfile {
@@ -29,9 +29,9 @@ pub enum TokenUser {
 }
 
 /// The user `user_id`, as a token naming them comes to.
-pub async fn for_token(db: &Db, user_id: Uuid) -> ServiceResult<TokenUser> {
+pub async fn for_token(db: &Db, user_id: UserId) -> ServiceResult<TokenUser> {
     let found = db
-        .read(|conn| async move { user::Entity::find_by_id(user_id).one(&conn).await })
+        .read(|conn| async move { user::Entity::find_by_id(user_id.uuid()).one(&conn).await })
         .await?;
     Ok(match found {
         None => TokenUser::Unknown,
@@ -165,11 +165,11 @@ mod tests {
         inactive.is_active = Set(false);
         inactive.update(db.connection()).await.expect("deactivate");
         assert!(matches!(
-            for_token(&db, olive.id).await,
+            for_token(&db, olive.id.into()).await,
             Ok(TokenUser::Inactive)
         ));
         assert!(matches!(
-            for_token(&db, Uuid::new_v4()).await,
+            for_token(&db, UserId::from(Uuid::new_v4())).await,
             Ok(TokenUser::Unknown)
         ));
     }

@@ -200,7 +200,7 @@ async fn the_purge_forgets_deletions_past_the_retention_and_keeps_younger_ones()
     )
     .await;
 
-    let purged = flatmates::service::sync::deletions::purge_expired(&f.app.state.db)
+    let purged = flatmates::service::changes::deletions::purge_expired(&f.app.state.db)
         .await
         .expect("purge");
 

@@ -18,7 +18,7 @@ use crate::{
     auth::BearerAuth,
     error::ApiResult,
     service::{
-        access::{Caller, WhenMissing, membership},
+        access::{Caller, WhenMissing},
         expenses::{self, Expense, ExpenseFilter},
         page::Page,
     },
@@ -276,13 +276,9 @@ impl ExpensesApi {
         auth: BearerAuth,
         household_id: Query<Uuid>,
     ) -> ApiResult<Json<TaskSuggestionsResponse>> {
-        let member = membership(
-            &state.db,
-            auth.caller(),
-            household_id.0.into(),
-            WhenMissing::Forbidden,
-        )
-        .await?;
+        let member = auth
+            .membership(&state.db, household_id.0, WhenMissing::Forbidden)
+            .await?;
         let context = expenses::household_context(&state.db, &member).await?;
         let suggestions = state.ai.suggest(&context).await;
         Ok(Json(TaskSuggestionsResponse::new(suggestions)))

@@ -17,7 +17,7 @@ use crate::{
     auth::BearerAuth,
     error::ApiResult,
     service::{
-        access::{WhenMissing, membership},
+        access::WhenMissing,
         page::Page,
         shopping::{self, ItemFilter, ItemRef, ListFilter},
     },
@@ -139,13 +139,9 @@ impl ShoppingApi {
                 limit: limit.0,
             },
         };
-        let member = membership(
-            &state.db,
-            auth.caller(),
-            household_id.0.into(),
-            WhenMissing::Forbidden,
-        )
-        .await?;
+        let member = auth
+            .membership(&state.db, household_id.0, WhenMissing::Forbidden)
+            .await?;
         let lists = shopping::lists(&state.db, &member, filter).await?;
         Ok(Json(lists.into_iter().map(Into::into).collect()))
     }

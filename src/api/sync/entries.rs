@@ -22,10 +22,11 @@ use super::{
 use crate::{
     domain::ids::{ExpenseId, HouseholdId, ShoppingItemId, ShoppingListId, TodoId},
     service::{
+        changes::RowKind,
         expenses::NewExpense,
         shopping::{NewItem, NewList},
         sync::{
-            About, Changes, Entry, Op, Operation, RowKind,
+            About, Changes, Entry, Op, Operation,
             rows::{ClientRow, prepared},
         },
         todos::NewTodo,

@@ -271,8 +271,9 @@ mod tests {
 
     use super::*;
     use crate::service::{
+        changes::RowKind,
         expenses::{Expense, ExpenseDetail, Split},
-        sync::{ConflictKind, Operation, RowKind},
+        sync::{ConflictKind, Operation},
     };
 
     fn at(text: &str) -> NaiveDateTime {

@@ -29,10 +29,10 @@ use crate::{
         access::{
             Caller, NOT_A_MEMBER, WhenMissing, member_sql as member, membership, scoped_read,
         },
+        changes::{RowKind, deletions},
         page::Page,
         people::People,
         statements::{self, Set, by_id, done, update_once},
-        sync::{RowKind, deletions},
     },
 };
 

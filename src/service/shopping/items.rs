@@ -16,9 +16,9 @@ use crate::{
     service::{
         ServiceError, ServiceResult,
         access::{Caller, NOT_ASSIGNABLE, member_of_list_sql as member_of_list, scoped_read},
+        changes::{RowKind, deletions},
         patch::Patch,
         statements::{Set, done, insert_once, update_once},
-        sync::{RowKind, deletions},
     },
 };
 

@@ -18,11 +18,11 @@ use crate::{
             Caller, Membership, NOT_A_MEMBER, member_sql as member, scoped_read,
             while_member_of_row,
         },
+        changes::{RowKind, deletions},
         page::Page,
         patch::Patch,
         people::People,
         statements::{Set, done, insert_once, update_once},
-        sync::{RowKind, deletions},
     },
 };
 

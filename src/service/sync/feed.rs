@@ -19,7 +19,6 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{RowKind, deletions::RETENTION};
 use crate::{
     db::{
         Db,
@@ -29,6 +28,7 @@ use crate::{
     service::{
         ServiceError, ServiceResult,
         access::{Caller, NOT_A_MEMBER, member_sql},
+        changes::{RowKind, deletions::RETENTION},
         expenses::{Expense, ExpenseDetail, Split},
     },
 };

@@ -9,11 +9,12 @@ use entities::{expense, expense_split, shopping_list, shopping_list_item, todo};
 use sea_orm::{EntityTrait, FromQueryResult, ModelTrait};
 use uuid::Uuid;
 
-use super::{Op, RowKind, reason};
+use super::{Op, reason};
 use crate::{
     domain::ids::{ExpenseId, ShoppingItemId, ShoppingListId, TodoId, UserId},
     service::{
         access::{Membership, NOT_ASSIGNABLE},
+        changes::RowKind,
         expenses::{self, EXPENSE_NOT_FOUND, ExpenseChanges, NewExpense},
         shopping::{
             self, ITEM_NOT_FOUND, ItemChanges, LIST_NOT_FOUND, ListChanges, NewItem, NewList,

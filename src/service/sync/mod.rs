@@ -10,14 +10,13 @@
 //! (`rows`), each kind's entries are weighed and applied in order against what the read
 //! found (`plan`), by each kind's rules (`kinds`).
 
-pub mod deletions;
 pub mod feed;
 mod kinds;
 mod plan;
 pub mod rows;
 mod sets;
 
-use std::{collections::HashSet, fmt};
+use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use uuid::Uuid;
@@ -36,45 +35,8 @@ use super::{
 use crate::{
     db::{Db, Txn},
     domain::ids::{ExpenseId, HouseholdId, ShoppingItemId, ShoppingListId, TodoId},
+    service::changes::RowKind,
 };
-
-/// The kinds of row the app syncs, in the order they are applied (a list before its items).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RowKind {
-    Todo,
-    ShoppingList,
-    ShoppingItem,
-    Expense,
-}
-
-impl RowKind {
-    const ALL: [RowKind; 4] = [
-        RowKind::Todo,
-        RowKind::ShoppingList,
-        RowKind::ShoppingItem,
-        RowKind::Expense,
-    ];
-
-    /// Its name in answers and in the record of deletions.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RowKind::Todo => "todo",
-            RowKind::ShoppingList => "shopping_list",
-            RowKind::ShoppingItem => "shopping_item",
-            RowKind::Expense => "expense",
-        }
-    }
-
-    pub fn named(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
-    }
-}
-
-impl fmt::Display for RowKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What an entry asks for one row (`Id`: the kind's typed id).
 pub enum Op<New, Changes, Id> {

@@ -7,11 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use entities::money::Money;
 use serde_json::Value;
 
-use super::{Operation, RowKind};
-use crate::domain::ids::HouseholdId;
+use super::Operation;
+use crate::{
+    domain::{ids::HouseholdId, money},
+    service::changes::RowKind,
+};
 
 /// A row as the app sent it.
 pub type ClientRow = BTreeMap<String, Value>;
@@ -62,7 +64,7 @@ fn to_cents(value: &mut Value) {
         Value::Number(number) => number.to_string(),
         _ => return,
     };
-    if let Ok(money) = text.parse::<Money>() {
+    if let Some(money) = money::storable(&text) {
         *value = Value::String(money.to_string());
     }
 }

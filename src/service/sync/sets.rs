@@ -17,7 +17,6 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    RowKind, deletions,
     kinds::{Context, Kind},
     plan::{Found, Plan},
 };
@@ -27,6 +26,7 @@ use crate::{
         bulk::{Params, column_names, ids_from, quoted, rows_from, select_list},
     },
     domain::ids::{HouseholdId, ShoppingListId},
+    service::changes::{RowKind, deletions},
 };
 
 /// How a kind's rows belong to a household: a join to reach the column, and the column.

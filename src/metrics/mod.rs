@@ -1,6 +1,9 @@
 //! Prometheus metrics: request counts and durations labelled by route template (never the
 //! raw path, so ids cannot explode the label set), requests in progress, and the database
-//! pool and retry figures.
+//! pool and retry figures. The figures are kept here; `requests` is the layer that counts
+//! each request into them.
+
+pub mod requests;
 
 use std::{
     collections::BTreeMap,

@@ -5,10 +5,8 @@ use std::{sync::Arc, time::Instant};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
 
-use crate::{
-    metrics::{Metrics, UNMATCHED},
-    route_table::RouteTable,
-};
+use super::{Metrics, UNMATCHED};
+use crate::route_table::RouteTable;
 
 /// Routes outside the OpenAPI service, labelled by their own path.
 const FIXED_ROUTES: [&str; 4] = ["/openapi.json", "/api/v1/openapi.json", "/docs", "/metrics"];
