@@ -306,6 +306,15 @@ def large_answers(env, auth_header, household, user):
                         size, peak_rss_mib(service)))
     finally:
         stop(service)
+    # Users who made all of those todos asking for a copy of their data, all at once.
+    service = start_service(env)
+    try:
+        request = urllib.request.Request(f"{BASE}/api/v1/auth/me/export", headers={name: value})
+        took, (status, size) = at_once(request, LARGE_SYNCS)
+        figures.append((f"{LARGE_SYNCS} × account export of {LARGE_TODOS} todos", status, took, size,
+                        peak_rss_mib(service)))
+    finally:
+        stop(service)
     return figures
 
 

@@ -216,6 +216,15 @@ impl Settings {
                 reason: "must be shorter than REQUEST_TIMEOUT_SECONDS".into(),
             });
         }
+        let caller_cache = vars.seconds_or_zero("CALLER_CACHE_SECONDS", 5)?;
+        if caller_cache >= request_timeout {
+            // Erasing an account waits out the cache before answering (see
+            // `Authenticator::erased`), within its request.
+            return Err(ConfigError {
+                variable: "CALLER_CACHE_SECONDS",
+                reason: "must be shorter than REQUEST_TIMEOUT_SECONDS".into(),
+            });
+        }
         let default_format = match environment {
             Environment::Development => LogFormat::Pretty,
             _ => LogFormat::Json,
@@ -259,7 +268,7 @@ impl Settings {
             keep_alive_timeout: vars.seconds("KEEP_ALIVE_TIMEOUT_SECONDS", 60)?,
             max_connections: vars.parse_positive("MAX_CONNECTIONS", 1000)?,
             shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SECONDS", 20)?,
-            caller_cache: vars.seconds_or_zero("CALLER_CACHE_SECONDS", 5)?,
+            caller_cache,
             max_body_bytes: vars.parse_positive("MAX_BODY_BYTES", 1024 * 1024)?,
             max_body_json_values: vars.parse_positive("MAX_BODY_JSON_VALUES", 100_000)?,
             enable_metrics: vars.parse("ENABLE_METRICS", true)?,
@@ -470,6 +479,15 @@ mod tests {
         assert_eq!(
             settings(&[("CALLER_CACHE_SECONDS", "0")]).map(|s| s.caller_cache),
             Ok(Duration::ZERO)
+        );
+        assert_eq!(
+            settings(&[
+                ("CALLER_CACHE_SECONDS", "30"),
+                ("REQUEST_TIMEOUT_SECONDS", "30")
+            ])
+            .unwrap_err()
+            .variable,
+            "CALLER_CACHE_SECONDS"
         );
         for bad in ["-1", "NaN", "soon"] {
             assert_eq!(

@@ -14,6 +14,8 @@ pub const RETRY_AFTER_SECONDS: u32 = 5;
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// Why a text holding a NUL is refused: no PostgreSQL `text` (in a UTF-8 database) holds it.
+const INVALID_CREDENTIALS: &str = "Could not validate credentials";
+
 pub const NUL_REFUSED: &str = "must not contain the NUL character (U+0000)";
 
 /// The body of every error response.
@@ -115,6 +117,11 @@ impl ApiError {
             body(401, "unauthorized", message),
             challenge.map(str::to_owned),
         )
+    }
+
+    /// The 401 for a token that signs nobody in (not ours, expired, or its account gone).
+    pub fn invalid_credentials() -> Self {
+        Self::unauthorized(INVALID_CREDENTIALS, Some("Bearer"))
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -219,6 +226,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden(message) => Self::forbidden(message),
             ServiceError::Refused(message) => Self::bad_request(message),
             ServiceError::Conflict(message) => Self::conflict(message),
+            ServiceError::SignedOut => Self::invalid_credentials(),
             ServiceError::Db(err) => err.into(),
             ServiceError::Internal(err) => Self::internal(&err),
         }

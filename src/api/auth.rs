@@ -1,15 +1,25 @@
-//! `/api/v1/auth`: sign in with a Google ID token, refresh, read and update the profile.
+//! `/api/v1/auth`: sign in with a Google ID token, refresh, read and update the profile,
+//! and the account's rights: a copy of its data, its erasure, AI features off.
 
 use entities::user;
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, Tags, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags, payload::Json};
 use uuid::Uuid;
 
-use super::{strict_string::StrictString, timestamp::Timestamp};
+use super::{
+    account_export::{self, AccountExport},
+    households::NoContent,
+    json_rows::JsonWritten,
+    strict_string::StrictString,
+    timestamp::Timestamp,
+};
 use crate::{
-    auth::{BearerAuth, INVALID_CREDENTIALS, google::GoogleError, jwt},
+    auth::{BearerAuth, google::GoogleError, jwt},
     error::{ApiError, ApiResult, NUL_REFUSED, ValidationDetail},
-    service::users::{self, GoogleProfile},
+    service::{
+        account,
+        users::{self, GoogleProfile, Profile, ProfileChanges},
+    },
     state::AppState,
 };
 
@@ -54,6 +64,41 @@ impl From<user::Model> for UserResponse {
     }
 }
 
+/// The signed-in user, with their choices.
+#[derive(Object)]
+pub(super) struct MeResponse {
+    #[oai(flatten)]
+    user: UserResponse,
+    /// Whether AI features (chore suggestions) may use their household's data; on unless
+    /// they turned it off.
+    ai_features: bool,
+}
+
+impl MeResponse {
+    pub(super) fn new(user: user::Model, ai_features: bool) -> Self {
+        Self {
+            user: user.into(),
+            ai_features,
+        }
+    }
+}
+
+impl From<Profile> for MeResponse {
+    fn from(profile: Profile) -> Self {
+        Self::new(profile.user, profile.ai_features)
+    }
+}
+
+#[derive(ApiResponse)]
+enum ExportResponse {
+    /// Everything the service holds of the signed-in user, as a file to keep.
+    #[oai(status = 200)]
+    Ok(
+        JsonWritten<AccountExport>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
 #[derive(Object)]
 struct TokenResponse {
     access_token: String,
@@ -89,6 +134,10 @@ struct UserUpdate {
     #[oai(validator(max_length = 2048))]
     #[oai(nullable)]
     profile_picture_url: Option<StrictString>,
+    /// `false` turns AI features off: suggestions are then empty and no AI provider is
+    /// called. Left unchanged when absent or null.
+    #[oai(nullable)]
+    ai_features: Option<bool>,
 }
 
 #[derive(Object)]
@@ -192,7 +241,7 @@ impl AuthApi {
             .user_for_token(&body.0.refresh_token)
             .await?
         else {
-            return Err(ApiError::unauthorized(INVALID_CREDENTIALS, Some("Bearer")));
+            return Err(ApiError::invalid_credentials());
         };
         let (access_token, expires_in) = access_token(&state, user.id)?;
         Ok(Json(RefreshTokenResponse {
@@ -203,31 +252,69 @@ impl AuthApi {
 
     /// The signed-in user.
     #[oai(path = "/me", method = "get", operation_id = "get_current_user")]
-    async fn me(&self, auth: BearerAuth) -> ApiResult<Json<UserResponse>> {
-        Ok(Json(auth.0.into()))
+    async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>> {
+        let ai_features = users::ai_features(&state.db, auth.caller()).await?;
+        Ok(Json(MeResponse::new(auth.0, ai_features)))
     }
 
-    /// Update the signed-in user's name or picture; absent or null fields are left alone.
+    /// Update the signed-in user's name, picture or AI choice.
+    ///
+    /// Absent or null fields are left alone.
     #[oai(path = "/me", method = "patch", operation_id = "update_current_user")]
     async fn update_me(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: Json<UserUpdate>,
-    ) -> ApiResult<Json<UserResponse>> {
+    ) -> ApiResult<Json<MeResponse>> {
         let UserUpdate {
             full_name,
             profile_picture_url,
+            ai_features,
         } = body.0;
-        let user = users::update_profile(
-            &state.db,
-            auth.0,
-            full_name.map(|name| name.0),
-            profile_picture_url.map(|url| url.0),
-        )
-        .await?;
-        state.authenticator.forget(user.id);
-        Ok(Json(user.into()))
+        let changes = ProfileChanges {
+            full_name: full_name.map(|name| name.0),
+            picture: profile_picture_url.map(|url| url.0),
+            ai_features,
+        };
+        let profile = users::update_profile(&state.db, auth.0, changes).await?;
+        state.authenticator.forget(profile.user.id);
+        Ok(Json(profile.into()))
+    }
+
+    /// Delete the signed-in user's account.
+    ///
+    /// A household they are the only member of is
+    /// deleted with everything in it; in a shared one their membership ends (its only
+    /// owner's passes to the member who joined earliest) and what they made stays, with
+    /// what was assigned to them unassigned; pending invites they sent are revoked; their
+    /// profile is erased. Every token they hold stops working before this answers.
+    #[oai(path = "/me", method = "delete", operation_id = "delete_current_user")]
+    async fn delete_me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<NoContent> {
+        account::erase(&state.db, auth.caller()).await?;
+        state.authenticator.erased(auth.0.id).await;
+        Ok(NoContent::Done)
+    }
+
+    /// A copy of everything the service holds of the signed-in user, as a JSON file.
+    ///
+    /// The profile, each membership, and every row they created or are named in, each in
+    /// the shape its own route answers.
+    #[oai(
+        path = "/me/export",
+        method = "get",
+        operation_id = "export_current_user"
+    )]
+    async fn export(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<ExportResponse> {
+        let export = account::export(&state.db, auth.caller()).await?;
+        let filename = format!(
+            "attachment; filename=\"flatmates-export-{}.json\"",
+            export.profile.id
+        );
+        Ok(ExportResponse::Ok(
+            account_export::document(export),
+            filename,
+        ))
     }
 
     /// Sign out. Tokens are stateless: the app forgets its token; this confirms it was valid.

@@ -100,7 +100,7 @@ struct InviteCreate {
 struct CreatePublicInviteRequest {}
 
 #[derive(Object)]
-struct InviteResponse {
+pub(super) struct InviteResponse {
     id: Uuid,
     household_id: Uuid,
     #[oai(nullable)]
@@ -144,7 +144,7 @@ enum Created {
 }
 
 #[derive(ApiResponse)]
-enum NoContent {
+pub(super) enum NoContent {
     /// Done.
     #[oai(status = 204)]
     Done,

@@ -1,5 +1,6 @@
 //! The HTTP API: one module per tag, assembled into the OpenAPI service here.
 
+mod account_export;
 mod amount;
 pub mod any_case_enum;
 mod auth;

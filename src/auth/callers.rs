@@ -21,9 +21,13 @@ use uuid::Uuid;
 /// a bound on memory whatever the number of callers.
 const MAX_ENTRIES: usize = 10_000;
 
-/// When a read of a user's row began, in the order of drops: taken before the read.
+/// When a read of a user's row began, in the order of drops and in time: taken before
+/// the read.
 #[derive(Clone, Copy, Debug)]
-pub struct Ticket(u64);
+pub struct Ticket {
+    sequence: u64,
+    began: Instant,
+}
 
 enum Slot {
     Kept {
@@ -79,11 +83,21 @@ impl Callers {
 
     /// Taken before reading a user's row, for [`Callers::keep`].
     pub fn ticket(&self) -> Ticket {
-        Ticket(self.entries().sequence)
+        Ticket {
+            sequence: self.entries().sequence,
+            began: Instant::now(),
+        }
     }
 
-    /// Keeps `user`, an active user read on `ticket`, for the lifetime; unless the user
-    /// was dropped since the ticket was taken, when the row read may be the old one.
+    /// How long an entry may be served, counted from when its read began: no replica
+    /// serves a row read before a change for longer than this after the change.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// Keeps `user`, an active user read on `ticket`, for the lifetime from when the read
+    /// began; unless the user was dropped since the ticket was taken, when the row read may
+    /// be the old one.
     pub fn keep(&self, ticket: Ticket, user: &user::Model) {
         if self.lifetime.is_zero() {
             return;
@@ -91,16 +105,16 @@ impl Callers {
         let now = Instant::now();
         let mut entries = self.entries();
         let dropped_since = match entries.slots.get(&user.id) {
-            Some(Slot::Dropped { at, .. }) => *at >= ticket.0,
+            Some(Slot::Dropped { at, .. }) => *at >= ticket.sequence,
             _ => false,
         };
-        if ticket.0 < entries.floor || dropped_since {
+        let until = ticket.began + self.lifetime;
+        if ticket.sequence < entries.floor || dropped_since || until <= now {
             return;
         }
         if entries.slots.len() >= MAX_ENTRIES {
             entries.make_room(now);
         }
-        let until = now + self.lifetime;
         entries.slots.insert(
             user.id,
             Slot::Kept {
@@ -171,6 +185,18 @@ mod tests {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    #[test]
+    fn an_entry_lives_its_lifetime_from_when_its_read_began_not_from_when_it_was_kept() {
+        let callers = Callers::new(Duration::from_millis(50));
+        let olive = user();
+        let slow_read = callers.ticket();
+        std::thread::sleep(Duration::from_millis(60));
+        callers.keep(slow_read, &olive);
+        assert_eq!(callers.get(olive.id), None);
+        callers.keep(callers.ticket(), &olive);
+        assert_eq!(callers.get(olive.id), Some(olive));
     }
 
     #[test]

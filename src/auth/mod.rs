@@ -25,8 +25,6 @@ use poem::{
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use uuid::Uuid;
 
-pub const INVALID_CREDENTIALS: &str = "Could not validate credentials";
-
 /// `Authorization: Bearer <JWT>`; the operation receives the active user it names.
 // A bad token or a missing user is 401, an inactive user 400; nothing here reaches an
 // operation's body.
@@ -116,6 +114,16 @@ impl Authenticator {
     pub fn forget(&self, user_id: Uuid) {
         self.callers.forget(user_id);
     }
+
+    /// Returns once no replica serves `user_id`, whose account was just erased, from its
+    /// cache: this one forgets them now, and every other one's entry was read before the
+    /// erasure committed and lives the cache's lifetime from that read, so waiting out
+    /// that lifetime outlasts them all (`CALLER_CACHE_SECONDS`, less than the request
+    /// timeout).
+    pub async fn erased(&self, user_id: Uuid) {
+        self.callers.forget(user_id);
+        tokio::time::sleep(self.callers.lifetime()).await;
+    }
 }
 
 /// A request's bearer token and the active user it names, found by a layer in front of
@@ -166,9 +174,7 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<user::Model
     // An inactive user is 400, as the old backend answered.
     match authenticator.user_for_token(&bearer.token).await? {
         Ok(user) => Ok(user),
-        Err(TokenRefused::Invalid) => {
-            Err(ApiError::unauthorized(INVALID_CREDENTIALS, Some("Bearer")).into())
-        }
+        Err(TokenRefused::Invalid) => Err(ApiError::invalid_credentials().into()),
         Err(TokenRefused::Inactive) => Err(ApiError::bad_request("Inactive user").into()),
     }
 }

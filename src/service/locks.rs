@@ -14,14 +14,19 @@ use crate::{
 use entities::{household, user};
 use sea_orm::{EntityTrait, QuerySelect, sea_query::LockType};
 
-/// Holds `user_id` against other changes of which household they are in.
-pub async fn hold_user(txn: &Txn, user_id: UserId) -> ServiceResult<()> {
-    user::Entity::find_by_id(user_id.uuid())
+/// Holds `user_id` against other changes of which household they are in, and of their
+/// account; answers their row. An account erased (or deactivated) since the request was
+/// signed in is refused: nothing may be added to it once its erasure has committed.
+pub async fn hold_user(txn: &Txn, user_id: UserId) -> ServiceResult<user::Model> {
+    let user = user::Entity::find_by_id(user_id.uuid())
         .lock(LockType::NoKeyUpdate)
         .one(txn)
         .await?
-        .map(|_| ())
-        .ok_or(ServiceError::NotFound("User not found".into()))
+        .ok_or(ServiceError::NotFound("User not found".into()))?;
+    if !user.is_active {
+        return Err(ServiceError::SignedOut);
+    }
+    Ok(user)
 }
 
 /// Holds `household_id` against other changes of its members and their roles.

@@ -128,6 +128,41 @@ pub async fn leave(db: &Db, caller: Caller, household_id: HouseholdId) -> Servic
     .await
 }
 
+/// Ends `user_id`'s membership of `household_id` as their account is erased: the
+/// household goes with its last member; if they were its only owner, the member who joined
+/// earliest becomes one, so it keeps an owner. Holds the household as every other change
+/// of its members does.
+pub(super) async fn depart(
+    txn: &Txn,
+    household_id: HouseholdId,
+    user_id: UserId,
+) -> ServiceResult<()> {
+    hold_household(txn, household_id).await?;
+    let Some(mine) = membership_of(txn, household_id, user_id).await? else {
+        return Ok(());
+    };
+    if member_count(txn, household_id).await? <= 1 {
+        return remove_household(txn, household_id).await;
+    }
+    if mine.role == MemberRole::Owner && owner_count(txn, household_id).await? <= 1 {
+        let heir = household_member::Entity::find()
+            .filter(household_member::Column::HouseholdId.eq(household_id.uuid()))
+            .filter(household_member::Column::Id.ne(mine.id))
+            .order_by_asc(household_member::Column::JoinedAt)
+            .order_by_asc(household_member::Column::Id)
+            .one(txn)
+            .await?
+            .ok_or(ServiceError::NotFound(MEMBER_NOT_FOUND.into()))?;
+        let mut promoted = heir.into_active_model();
+        promoted.role = Set(MemberRole::Owner);
+        promoted.update(txn).await?;
+    }
+    household_member::Entity::delete_by_id(mine.id)
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 async fn membership_of(
     txn: &Txn,
     household_id: HouseholdId,

@@ -7,6 +7,7 @@
 //! (one household per user, a household keeps an owner) takes a lock first, in `locks`.
 
 pub mod access;
+pub mod account;
 pub mod changes;
 mod constraints;
 pub mod expenses;
@@ -40,6 +41,8 @@ pub enum ServiceError {
     Refused(Cow<'static, str>),
     /// It would duplicate a row that exists (a taken id or email).
     Conflict(Cow<'static, str>),
+    /// The caller's account was erased while the request was on its way.
+    SignedOut,
     Db(DbErr),
     /// Something the service relies on failed (the system's random source).
     Internal(std::io::Error),

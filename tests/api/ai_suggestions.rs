@@ -161,3 +161,30 @@ async fn without_a_key_no_provider_is_called() {
     );
     assert_eq!(provider.requests(), 0);
 }
+
+#[tokio::test]
+async fn with_ai_features_turned_off_no_provider_is_called_until_they_are_on_again() {
+    let provider = HttpStub::start(openai_answer(SUGGESTIONS)).await;
+    let (app, owner, household) = app_with(&[
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", provider.base.as_str()),
+    ])
+    .await;
+    let (status, _) = app
+        .patch("/api/v1/auth/me", &owner, json!({"ai_features": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        suggest(&app, &owner, &household).await,
+        json!({"suggestions": []})
+    );
+    assert_eq!(provider.requests(), 0);
+
+    let (status, _) = app
+        .patch("/api/v1/auth/me", &owner, json!({"ai_features": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let body = suggest(&app, &owner, &household).await;
+    assert_eq!(body["suggestions"][0]["title"], "Defrost the freezer");
+    assert_eq!(provider.requests(), 1);
+}

@@ -720,7 +720,11 @@ async fn with_the_caller_cache_off_a_deactivation_is_seen_at_once() {
 
 #[tokio::test]
 async fn a_profile_update_is_seen_by_the_next_request_despite_the_caller_cache() {
-    let app = TestApp::spawn_with(&[("CALLER_CACHE_SECONDS", "60")]).await;
+    let app = TestApp::spawn_with(&[
+        ("CALLER_CACHE_SECONDS", "60"),
+        ("REQUEST_TIMEOUT_SECONDS", "120"),
+    ])
+    .await;
     let olive = app.user("Olive").await;
     let (status, _) = app.get("/api/v1/auth/me", &olive).await;
     assert_eq!(status, StatusCode::OK);

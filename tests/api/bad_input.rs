@@ -320,6 +320,7 @@ async fn request_past_the_deadline_is_504_json() {
         &[
             ("REQUEST_TIMEOUT_SECONDS", "0.2"),
             ("DB_STATEMENT_TIMEOUT_SECONDS", "0.1"),
+            ("CALLER_CACHE_SECONDS", "0.1"),
         ],
     );
     let client =

@@ -547,6 +547,15 @@ impl TestApp {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// A second replica of the service on this app's database, with these settings.
+    pub async fn replica(
+        &self,
+        vars: &[(&str, &str)],
+    ) -> TestClient<BoxEndpoint<'static, Response>> {
+        let replica = state_for(settings(&self.db.url, vars)).await;
+        TestClient::new(build_app(replica))
+    }
+
     /// The number of rows `sql` (a `SELECT COUNT(*) ...` cast to text) counts.
     pub async fn count(&self, sql: &str) -> i64 {
         self.db.strings(sql).await[0].parse().expect("a count")
@@ -562,7 +571,12 @@ pub struct Flat {
 }
 
 pub async fn flat() -> Flat {
-    let app = TestApp::spawn().await;
+    flat_with(&[]).await
+}
+
+/// `flat()` on an app with these settings.
+pub async fn flat_with(vars: &[(&str, &str)]) -> Flat {
+    let app = TestApp::spawn_with(vars).await;
     let owner = app.user("Olive").await;
     let member = app.user("Max").await;
     let household = app.household(&owner, "Flat 1").await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use poem::{Response, endpoint::BoxEndpoint, http::StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{Flat, TestUser, flat, settings, state_for};
+use crate::harness::{Flat, TestUser, flat};
 
 type Client = poem::test::TestClient<BoxEndpoint<'static, Response>>;
 
@@ -20,12 +20,6 @@ async fn post_with_key(
     body: Value,
 ) -> poem::test::TestResponse {
     post_with_key_to(&f.app.client, user, key, body).await
-}
-
-/// A second replica of the service on the flat's database.
-async fn another_replica(f: &Flat) -> Client {
-    let replica = state_for(settings(&f.app.db.url, &[])).await;
-    poem::test::TestClient::new(flatmates::build_app(replica))
 }
 
 async fn post_with_key_to(
@@ -323,7 +317,7 @@ async fn another_replica_on_the_same_database_answers_the_repeat() {
     let f = flat().await;
     let body = json!({"household_id": f.household, "title": "Bins"});
     let first = json_of(post_with_key(&f, &f.owner, "todo-1", body.clone()).await).await;
-    let repeat = post_with_key_to(&another_replica(&f).await, &f.owner, "todo-1", body).await;
+    let repeat = post_with_key_to(&f.app.replica(&[]).await, &f.owner, "todo-1", body).await;
     repeat.assert_status(StatusCode::CREATED);
     repeat.assert_header("idempotent-replayed", "true");
     assert_eq!(json_of(repeat).await, first);
@@ -426,7 +420,7 @@ async fn a_failed_write_leaves_no_claim_so_its_repeat_lands_once_on_any_replica(
         .db
         .exec("ALTER TABLE todos_away RENAME TO todos")
         .await;
-    let repeat = post_with_key_to(&another_replica(&f).await, &f.owner, "todo-1", body).await;
+    let repeat = post_with_key_to(&f.app.replica(&[]).await, &f.owner, "todo-1", body).await;
     repeat.assert_status(StatusCode::CREATED);
     assert!(!repeat.0.headers().contains_key("idempotent-replayed"));
     assert_eq!(f.app.count("SELECT COUNT(*) || '' FROM todos").await, 1);

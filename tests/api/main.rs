@@ -5,6 +5,7 @@ mod harness;
 mod http_stub;
 mod proxy;
 
+mod account;
 mod ai_suggestions;
 mod android_calls;
 mod auth;

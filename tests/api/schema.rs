@@ -263,7 +263,8 @@ async fn replicas_migrating_an_empty_database_together_both_succeed() {
             "m20251101_000001_initial_schema",
             "m20251127_000002_idempotency_keys",
             "m20251203_000003_sync_deletions",
-            "m20251207_000004_category_owners"
+            "m20251207_000004_category_owners",
+            "m20251208_000005_ai_preferences"
         ]
     );
 }

@@ -271,7 +271,8 @@ async fn migrate_command_applies_migrations_and_exits() {
             "m20251101_000001_initial_schema",
             "m20251127_000002_idempotency_keys",
             "m20251203_000003_sync_deletions",
-            "m20251207_000004_category_owners"
+            "m20251207_000004_category_owners",
+            "m20251208_000005_ai_preferences"
         ]
     );
     let tables = db

@@ -9,6 +9,8 @@ signs a test user in through `POST /api/v1/auth/google/mobile`, and runs COMMAND
 
     FLATMATES_URL            the service's base URL, without a trailing slash
     FLATMATES_TOKEN          a bearer token of the signed-in user
+    FLATMATES_SPARE_TOKEN    a bearer token of a second user, for requests that delete the
+                             account they are sent with
     FLATMATES_ID_TOKEN_FILE  a file holding a fresh Google ID token, for clients that sign in
                              themselves
 
@@ -154,9 +156,12 @@ def main() -> int:
         wait_ready(base, service)
         signed_in = request(base + "/api/v1/auth/google/mobile",
                             {"id_token": google_id_token("contract-user", "contract@example.com", "Contract Tester")})
+        spare = request(base + "/api/v1/auth/google/mobile",
+                        {"id_token": google_id_token("contract-spare", "spare@example.com", "Spare Tester")})
         id_token_file = work / "id_token"
         id_token_file.write_text(google_id_token("client-e2e-user", "client-e2e@example.com", "Client E2E"))
         child_env = dict(os.environ, FLATMATES_URL=base, FLATMATES_TOKEN=signed_in["access_token"],
+                         FLATMATES_SPARE_TOKEN=spare["access_token"],
                          FLATMATES_ID_TOKEN_FILE=str(id_token_file))
         return subprocess.run(command, env=child_env).returncode
     finally:

@@ -279,8 +279,10 @@ impl ExpensesApi {
         let member = auth
             .membership(&state.db, household_id.0, WhenMissing::Forbidden)
             .await?;
-        let context = expenses::household_context(&state.db, &member).await?;
-        let suggestions = state.ai.suggest(&context).await;
+        let suggestions = match expenses::household_context(&state.db, &member).await? {
+            Some(context) => state.ai.suggest(&context).await,
+            None => Vec::new(),
+        };
         Ok(Json(TaskSuggestionsResponse::new(suggestions)))
     }
 }

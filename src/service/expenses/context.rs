@@ -1,10 +1,11 @@
 //! What the AI is told about a household when it suggests chores: its recent expenses
-//! and its open todos. The AI call itself is not the service's.
+//! and its open todos, unless the member asking turned AI features off. The AI call
+//! itself is not the service's.
 
 use super::label;
 use crate::{
     db::{Db, rows},
-    service::{ServiceResult, access::Membership},
+    service::{ServiceResult, access::Membership, users::ai_features_in},
 };
 use chrono::{Duration, Utc};
 use entities::{enums::TodoStatus, expense, todo};
@@ -15,12 +16,16 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 const RECENT_DAYS: i64 = 30;
 const AT_MOST: u64 = 20;
 
-/// The prompt's description of the household a member's `membership` is of.
-pub async fn household_context(db: &Db, membership: &Membership) -> ServiceResult<String> {
-    let household_id = membership.household_id().uuid();
+/// The prompt's description of the household a member's `membership` is of; none when
+/// that member turned AI features off, so that nothing of it reaches a provider.
+pub async fn household_context(db: &Db, membership: &Membership) -> ServiceResult<Option<String>> {
+    let (household_id, user_id) = (membership.household_id().uuid(), membership.user_id());
     let since = Utc::now().naive_utc() - Duration::days(RECENT_DAYS);
-    let (expenses, todos) = db
+    let read = db
         .read(|conn| async move {
+            if !ai_features_in(&conn, user_id).await? {
+                return Ok(None);
+            }
             let expenses = expense::Entity::find()
                 .filter(expense::Column::HouseholdId.eq(household_id))
                 .filter(expense::Column::Date.gte(since))
@@ -36,9 +41,12 @@ pub async fn household_context(db: &Db, membership: &Membership) -> ServiceResul
                 &conn,
             )
             .await?;
-            Ok((expenses, todos))
+            Ok(Some((expenses, todos)))
         })
         .await?;
+    let Some((expenses, todos)) = read else {
+        return Ok(None);
+    };
     let mut context = String::from("Recent expenses:\n");
     for e in &expenses {
         context.push_str(&format!(
@@ -52,5 +60,5 @@ pub async fn household_context(db: &Db, membership: &Membership) -> ServiceResul
     for t in &todos {
         context.push_str(&format!("- {}\n", t.title));
     }
-    Ok(context)
+    Ok(Some(context))
 }

@@ -133,6 +133,26 @@ pub async fn create_category(
     .await
 }
 
+/// Deletes the categories `user_id` made for themselves (their owner rows go with them).
+pub(in crate::service) async fn remove_categories_of(
+    txn: &Txn,
+    user_id: UserId,
+) -> ServiceResult<()> {
+    item_category::Entity::delete_many()
+        .filter(
+            item_category::Column::Id.in_subquery(
+                owner::Entity::find()
+                    .select_only()
+                    .column(owner::Column::CategoryId)
+                    .filter(owner::Column::UserId.eq(user_id.uuid()))
+                    .into_query(),
+            ),
+        )
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Refused when `user_id` sees a category named `name` without a household. NULL
 /// households never collide in the schema's unique constraint, so the user is held to
 /// the end of the transaction: two such creations of theirs at once take turns.

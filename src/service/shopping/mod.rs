@@ -6,6 +6,7 @@ mod categories;
 pub(crate) mod items;
 pub(crate) mod lists;
 
+pub(super) use categories::remove_categories_of;
 pub use categories::{NewCategory, categories, create_category};
 pub use items::{ItemChanges, ItemRef, NewItem, create_item, delete_item, items, update_item};
 pub use lists::{

@@ -323,6 +323,7 @@ fn reason(refused: ServiceError) -> String {
         | ServiceError::Forbidden(message)
         | ServiceError::Refused(message)
         | ServiceError::Conflict(message) => message.into_owned(),
+        ServiceError::SignedOut => "your account was deleted".to_owned(),
         ServiceError::Db(err) => {
             tracing::warn!(error = %err, "sync entry refused by the database");
             "the database refused it".to_owned()
