@@ -149,7 +149,9 @@ $(CHROMIUM):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-## Release build on PostgreSQL under wrk, against pgbench's ceiling; writes bench/results.md.
+## Release build on PostgreSQL: round trips on the wire, the lists under wrk against pgbench's
+## ceilings (simple and prepared), latency and load with the database 5 ms away through
+## bench/delay_proxy.py, large answers; writes bench/results.md (14 to 19 minutes).
 bench:
 	python3 bench/run.py
 

@@ -29,7 +29,7 @@ use super::{
     users::{ai_features_in, erased_stand_in, forget_ai_choice},
 };
 use crate::{
-    db::{Db, Txn},
+    db::{Db, Txn, rows},
     domain::ids::UserId,
 };
 
@@ -144,28 +144,33 @@ pub async fn export(db: &Db, caller: Caller) -> ServiceResult<Export> {
                 .find_also_related(household::Entity)
                 .all(&conn)
                 .await?;
-            let todos = todo::Entity::find()
-                .filter(
-                    Condition::any()
-                        .add(todo::Column::CreatedBy.eq(me))
-                        .add(todo::Column::AssignedToId.eq(me)),
-                )
-                .order_by_asc(todo::Column::CreatedAt)
-                .order_by_asc(todo::Column::Id)
-                .all(&conn)
-                .await?;
+            // The bulky kinds are read by position, as the lists and the sync feed read them.
+            let todos = rows::all(
+                todo::Entity::find()
+                    .filter(
+                        Condition::any()
+                            .add(todo::Column::CreatedBy.eq(me))
+                            .add(todo::Column::AssignedToId.eq(me)),
+                    )
+                    .order_by_asc(todo::Column::CreatedAt)
+                    .order_by_asc(todo::Column::Id),
+                &conn,
+            )
+            .await?;
             let lists = shopping_list::Entity::find()
                 .filter(shopping_list::Column::CreatedBy.eq(me))
                 .order_by_asc(shopping_list::Column::CreatedAt)
                 .order_by_asc(shopping_list::Column::Id)
                 .all(&conn)
                 .await?;
-            let items = shopping_list_item::Entity::find()
-                .filter(shopping_list_item::Column::CreatedBy.eq(me))
-                .order_by_asc(shopping_list_item::Column::CreatedAt)
-                .order_by_asc(shopping_list_item::Column::Id)
-                .all(&conn)
-                .await?;
+            let items = rows::all(
+                shopping_list_item::Entity::find()
+                    .filter(shopping_list_item::Column::CreatedBy.eq(me))
+                    .order_by_asc(shopping_list_item::Column::CreatedAt)
+                    .order_by_asc(shopping_list_item::Column::Id),
+                &conn,
+            )
+            .await?;
             let invites = household_invite::Entity::find()
                 .filter(household_invite::Column::CreatedBy.eq(me))
                 .order_by_asc(household_invite::Column::CreatedAt)
