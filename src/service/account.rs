@@ -26,7 +26,7 @@ use super::{
     locks::hold_user,
     members::depart,
     shopping::remove_categories_of,
-    users::{ai_features_in, erased_stand_in, forget_ai_choice},
+    users::{erased_stand_in, forget_ai_choice, read_ai_choice},
 };
 use crate::{
     db::{Db, Txn, rows},
@@ -137,7 +137,7 @@ pub async fn export(db: &Db, caller: Caller) -> ServiceResult<Export> {
     let (profile, ai_features, memberships, todos, shopping_lists, shopping_items, invites) = db
         .read(|conn| async move {
             let profile = user::Entity::find_by_id(me).one(&conn).await?;
-            let ai_features = ai_features_in(&conn, user_id).await?;
+            let ai_features = read_ai_choice(&conn, user_id).await?;
             let memberships = household_member::Entity::find()
                 .filter(household_member::Column::UserId.eq(me))
                 .order_by_asc(household_member::Column::JoinedAt)

@@ -143,7 +143,7 @@ pub async fn update_profile(
     } = changes;
     if full_name.is_none() && picture.is_none() && ai_features.is_none() {
         let ai_features = db
-            .read(|conn| async move { ai_features_in(&conn, user_id).await })
+            .read(|conn| async move { read_ai_choice(&conn, user_id).await })
             .await?;
         return Ok(Profile { user, ai_features });
     }
@@ -171,7 +171,7 @@ pub async fn update_profile(
                     choose_ai(txn, user_id, on, now).await?;
                     on
                 }
-                None => ai_features_in(txn, user_id).await?,
+                None => read_ai_choice(txn, user_id).await?,
             };
             Ok(Profile { user, ai_features })
         })
@@ -198,15 +198,17 @@ pub mod ai_preference {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Whether `user_id` lets AI features use their household's data.
+/// Whether the caller lets AI features use their household's data.
 pub async fn ai_features(db: &Db, caller: Caller) -> ServiceResult<bool> {
     let user_id = caller.user_id();
     Ok(db
-        .read(|conn| async move { ai_features_in(&conn, user_id).await })
+        .read(|conn| async move { read_ai_choice(&conn, user_id).await })
         .await?)
 }
 
-pub(super) async fn ai_features_in<C: ConnectionTrait>(
+/// `user_id`'s AI choice, read on a connection or transaction a caller already holds (on
+/// unless they turned it off).
+pub(super) async fn read_ai_choice<C: ConnectionTrait>(
     conn: &C,
     user_id: UserId,
 ) -> Result<bool, DbErr> {

@@ -5,7 +5,7 @@
 use super::label;
 use crate::{
     db::{Db, rows},
-    service::{ServiceResult, access::Membership, users::ai_features_in},
+    service::{ServiceResult, access::Membership, users::read_ai_choice},
 };
 use chrono::{Duration, Utc};
 use entities::{enums::TodoStatus, expense, todo};
@@ -23,7 +23,7 @@ pub async fn household_context(db: &Db, membership: &Membership) -> ServiceResul
     let since = Utc::now().naive_utc() - Duration::days(RECENT_DAYS);
     let read = db
         .read(|conn| async move {
-            if !ai_features_in(&conn, user_id).await? {
+            if !read_ai_choice(&conn, user_id).await? {
                 return Ok(None);
             }
             let expenses = expense::Entity::find()
